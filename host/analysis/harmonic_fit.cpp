@@ -1,0 +1,128 @@
+// Angle validation, pseudo-inverse set-up and the row-wise fitting loop of the harmonic model.
+#include "analysis/harmonic_fit.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numbers>
+#include <sstream>
+
+#include "analysis/analysis_error.hpp"
+
+namespace polscan::analysis {
+
+namespace {
+
+// Two angles closer than this (after reduction modulo the period) are the same measurement.
+constexpr double kDuplicateToleranceDeg = 0.01;
+
+}  // namespace
+
+HarmonicFit::HarmonicFit(const std::vector<double>& angles_deg, int harmonic)
+    : harmonic_(harmonic) {
+  if (harmonic != 2 && harmonic != 4) {
+    throw AnalysisError("harmonic fit: unsupported harmonic " + std::to_string(harmonic) +
+                        " (2 or 4)");
+  }
+  const int n = static_cast<int>(angles_deg.size());
+  if (n < 3) {
+    throw AnalysisError("harmonic fit: " + std::to_string(n) +
+                        " angle(s) given, the model needs at least 3 (I0 and two harmonics)");
+  }
+  const double period = 360.0 / harmonic;
+  std::vector<double> reduced(n);
+  for (int k = 0; k < n; ++k) {
+    if (!std::isfinite(angles_deg[k])) {
+      std::ostringstream msg;
+      msg << "harmonic fit: angle of frame " << k << " is not finite (" << angles_deg[k] << ")";
+      throw AnalysisError(msg.str());
+    }
+    reduced[k] = std::fmod(std::fmod(angles_deg[k], period) + period, period);
+  }
+  for (int i = 0; i < n; ++i) {
+    for (int j = i + 1; j < n; ++j) {
+      double d = std::abs(reduced[i] - reduced[j]);
+      d = std::min(d, period - d);
+      if (d < kDuplicateToleranceDeg) {
+        std::ostringstream msg;
+        msg << "harmonic fit: frames " << i << " and " << j << " have the same angle modulo "
+            << period << " deg (" << angles_deg[i] << " and " << angles_deg[j]
+            << " deg): a duplicate measurement";
+        throw AnalysisError(msg.str());
+      }
+    }
+  }
+
+  cos_.resize(n);
+  sin_.resize(n);
+  cv::Matx33d ata = cv::Matx33d::zeros();
+  std::vector<cv::Vec3d> rows(n);
+  for (int k = 0; k < n; ++k) {
+    const double t = harmonic * angles_deg[k] * std::numbers::pi / 180.0;
+    rows[k] = cv::Vec3d(1.0, std::cos(t), std::sin(t));
+    cos_[k] = static_cast<float>(rows[k][1]);
+    sin_[k] = static_cast<float>(rows[k][2]);
+    ata += rows[k] * rows[k].t();
+  }
+  cv::Matx31d eigenvalues;
+  cv::eigen(ata, eigenvalues);
+  const double emax = eigenvalues(0), emin = eigenvalues(2);
+  condition_ = emin > 0.0 ? emax / emin : std::numeric_limits<double>::infinity();
+  if (!(condition_ <= kMaxCondition)) {
+    std::ostringstream msg;
+    msg << "harmonic fit: the " << n << " angles (";
+    for (int k = 0; k < n; ++k) msg << (k ? ", " : "") << angles_deg[k];
+    msg << " deg) make the fit ill-conditioned (cond(A^T A) = " << condition_ << " > "
+        << kMaxCondition << "): spread them over the " << period << " deg period";
+    throw AnalysisError(msg.str());
+  }
+  cov_ = ata.inv(cv::DECOMP_CHOLESKY);
+  for (auto& p : pinv_) p.resize(n);
+  for (int k = 0; k < n; ++k) {
+    const cv::Vec3d w = cov_ * rows[k];
+    for (int j = 0; j < 3; ++j) pinv_[j][k] = static_cast<float>(w[j]);
+  }
+}
+
+// Written as flat loops over contiguous float rows so the compiler vectorises each one; the frame
+// loop is outside so every pass streams one frame row (all N rows stay in L1/L2).
+void HarmonicFit::fitRow(const std::uint16_t* const* rows, int width, float* __restrict a0,
+                         float* __restrict a1, float* __restrict a2, float* __restrict rss,
+                         std::uint16_t* __restrict max_value) const {
+  const int n = frameCount();
+  {
+    const std::uint16_t* __restrict p = rows[0];
+    const float w0 = pinv_[0][0], w1 = pinv_[1][0], w2 = pinv_[2][0];
+    for (int c = 0; c < width; ++c) {
+      const float v = static_cast<float>(p[c]);
+      a0[c] = w0 * v;
+      a1[c] = w1 * v;
+      a2[c] = w2 * v;
+      max_value[c] = p[c];
+    }
+  }
+  for (int k = 1; k < n; ++k) {
+    const std::uint16_t* __restrict p = rows[k];
+    const float w0 = pinv_[0][k], w1 = pinv_[1][k], w2 = pinv_[2][k];
+    for (int c = 0; c < width; ++c) {
+      const float v = static_cast<float>(p[c]);
+      a0[c] += w0 * v;
+      a1[c] += w1 * v;
+      a2[c] += w2 * v;
+      max_value[c] = std::max(max_value[c], p[c]);
+    }
+  }
+  // The residual is summed from the differences rather than as sum(I^2) - a.(A^T I): the latter
+  // cancels catastrophically in float at 16-bit intensities.
+  for (int c = 0; c < width; ++c) rss[c] = 0.0f;
+  for (int k = 0; k < n; ++k) {
+    const std::uint16_t* __restrict p = rows[k];
+    const float ck = cos_[k], sk = sin_[k];
+    for (int c = 0; c < width; ++c) {
+      const float d = static_cast<float>(p[c]) - (a0[c] + ck * a1[c] + sk * a2[c]);
+      rss[c] += d * d;
+    }
+  }
+}
+
+}  // namespace polscan::analysis

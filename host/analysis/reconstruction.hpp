@@ -1,0 +1,35 @@
+// Retardance and slow-axis reconstruction from a polarizer-angle stack (optionally
+// blank-corrected).
+#pragma once
+
+#include "analysis/retardance_map.hpp"
+#include "common/stack.hpp"
+
+namespace polscan::analysis {
+
+struct ReconstructionOptions {
+  // Crossed train only: the open (parallel-polarizer) intensity I0 in counts. Crossed polarizers
+  // measure I0 * sin^2(delta/2) and cannot separate the two factors, so it must come from a
+  // calibration; 0 means unknown and makes a crossed stack an error.
+  double crossed_reference_i0 = 0.0;
+  // sin(delta) at or above which a pixel is flagged at the quarter-wave fold
+  // (RetardanceMap::at_fold).
+  double fold_sin_delta = 0.98;
+};
+
+// Checks a stack for the fit (frames, angles, sizes, types, wavelength, bit depth) and throws
+// AnalysisError naming the offending frame/angle/size. `what` prefixes the message ("stack").
+void validateStack(const polscan::Stack& stack, const char* what);
+
+// Fits I(theta) = I0/2 (1 + sin(delta) sin(2(theta - phi))) per pixel (circular train) or the
+// 4-theta crossed model. With a blank, its normalised harmonics are subtracted (PolScope-style)
+// and I0 is flat-fielded by the blank's I0 (rescaled to the blank's mean so counts stay counts).
+RetardanceMap reconstruct(const polscan::Stack& stack, const polscan::Stack* blank = nullptr);
+RetardanceMap reconstruct(const polscan::Stack& stack, const polscan::Stack* blank,
+                          const ReconstructionOptions& options);
+
+// Robust scale of the background retardance: median + 1.4826 * MAD over a subsample of the
+// unsaturated pixels. Crystals cover a small part of a field, so both statistics ignore them.
+double estimateNoiseFloor(const cv::Mat& retardance_nm, const cv::Mat& saturated);
+
+}  // namespace polscan::analysis
