@@ -1,0 +1,129 @@
+// Per-class log-likelihoods from optics and shape (domain.md table), combined by a softmax.
+#include "analysis/classifier.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace polscan::analysis {
+
+namespace {
+
+using polscan::CrystalClass;
+using polscan::Elongation;
+
+// log of a logistic step: ~0 well on the favoured side, falling linearly (in units of w) beyond.
+// Soft steps instead of hard cut-offs because every literature range has exceptions.
+double above(double x, double t, double w) {
+  return -std::log1p(std::exp(-(x - t) / w));
+}
+double below(double x, double t, double w) {
+  return above(-x, -t, w);
+}
+double within(double x, double lo, double hi, double w) {
+  return above(x, lo, w) + below(x, hi, w);
+}
+// Sizes span decades: ranges are compared on a log scale (w in natural-log units).
+double sizeWithin(double um, double lo, double hi, double w = 0.3) {
+  return within(std::log(std::max(um, 1e-3)), std::log(lo), std::log(hi), w);
+}
+
+// Elongation evidence from the axis-to-long-axis angle d in [0, 90]: 45 is the undecidable middle.
+// Without a defined sign (round or too weak) the term is uninformative (0).
+double positiveElongation(const CrystalFeatures& f) {
+  return f.elongation == Elongation::None ? 0.0 : above(45.0 - f.axis_to_long_deg, 0.0, 6.0);
+}
+double negativeElongation(const CrystalFeatures& f) {
+  return f.elongation == Elongation::None ? 0.0 : above(f.axis_to_long_deg - 45.0, 0.0, 6.0);
+}
+
+double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave) {
+  const double mean = f.mean_retardance_nm, peak = f.peak_retardance_nm;
+  const double aspect = f.aspect;
+  // "Strong" in a single-wavelength circular fit: the peak approaches the quarter-wave cap
+  // (137 nm at 546 nm) or pixels sit at the fold. Weak crystals cannot get there.
+  const double strong =
+      f.fold_fraction > 0.05 ? std::max(peak / quarter_wave, 0.9) : peak / quarter_wave;
+  switch (c) {
+    case CrystalClass::CPPD:
+      // Weak (1 um thick x ~0.01-0.03 -> 10-30 nm; < ~40 nm), positive elongation, rhomboids and
+      // short rods (aspect ~1.5-6) with blunt ends, 2-20 um long, 1-4 um wide.
+      return below(mean, 40.0, 6.0) + below(strong, 0.6, 0.06) + 2.0 * positiveElongation(f) +
+             sizeWithin(f.length_um, 2.0, 20.0) + sizeWithin(f.width_um, 0.7, 5.0) +
+             within(std::log(aspect), std::log(1.3), std::log(7.0), 0.2) +
+             above(f.solidity, 0.8, 0.05) + above(f.rectangularity, 0.55, 0.06);
+    case CrystalClass::MSU:
+      // Strong (0.5-1 um thick x ~0.3 -> 150-300 nm, at or past the fold), negative elongation
+      // (fast axis along the needle), needles: aspect > ~4, 2-40 um long, ~0.5-2 um wide.
+      return above(strong, 0.55, 0.06) + 2.0 * negativeElongation(f) +
+             above(std::log(aspect), std::log(4.0), 0.2) + sizeWithin(f.length_um, 2.0, 40.0) +
+             below(f.width_um, 2.5, 0.4);
+    case CrystalClass::CaOxMonohydrate: {
+      // Strong (birefringence 0.16, a few hundred nm), ovoids/biconcave discs or dumbbells,
+      // 3-20 um; mostly positive along the long axis (weak evidence only).
+      const double ovoid =
+          below(std::log(aspect), std::log(2.5), 0.2) + below(f.rectangularity, 0.9, 0.04);
+      const double dumbbell = below(f.waist, 0.75, 0.06);
+      return above(strong, 0.55, 0.06) + std::max(ovoid, dumbbell) +
+             sizeWithin(f.length_um, 3.0, 20.0) + 0.5 * positiveElongation(f);
+    }
+    case CrystalClass::CaOxDihydrate:
+      // Weak (0.021; near zero looking down c), tetragonal bipyramid "envelope": square outline
+      // with an X of facets whose slow axes alternate; 5-40 um.
+      return below(mean, 40.0, 6.0) + below(strong, 0.6, 0.06) +
+             below(std::log(aspect), std::log(1.4), 0.1) + above(f.x_pattern, 0.35, 0.08) +
+             sizeWithin(f.length_um, 5.0, 40.0) + above(f.solidity, 0.85, 0.05);
+    case CrystalClass::UricAcid:
+      // Very strong (0.31): most of the plate at the fold; rhomboid plates/barrels 5-50 um,
+      // broad (not needles), convex outlines without a waist (that would be a CaOx dumbbell).
+      return above(f.fold_fraction, 0.4, 0.08) + above(mean, 0.7 * quarter_wave, 8.0) +
+             sizeWithin(f.length_um, 5.0, 50.0) + above(f.width_um, 4.0, 0.8) +
+             below(std::log(aspect), std::log(3.0), 0.2) + above(f.solidity, 0.85, 0.04) +
+             above(f.waist, 0.75, 0.06);
+    case CrystalClass::Cholesterol:
+      // Large, flat, thin rectangular plates (notched corner): moderate, fairly uniform
+      // retardance, 10-100 um, broad and box-like.
+      return within(mean, 5.0, 0.8 * quarter_wave, 6.0) + below(f.fold_fraction, 0.3, 0.08) +
+             sizeWithin(f.length_um, 10.0, 100.0) + above(f.width_um, 8.0, 1.5) +
+             above(f.rectangularity, 0.8, 0.04) + below(std::log(aspect), std::log(3.0), 0.2);
+    default:
+      return -1e9;
+  }
+}
+
+}  // namespace
+
+Classification classify(const CrystalFeatures& f, const ClassifierOptions& options) {
+  Classification out;
+  if (!f.birefringent) {
+    // Intensity path: the only claim is "a particle with no measurable retardance". Confidence
+    // rises with the absorption contrast over the detection threshold (~0.06); polarized light
+    // alone never names apatite.
+    const double c = std::abs(f.intensity_contrast);
+    out.best = CrystalClass::NonBirefringent;
+    out.confidence = 1.0 / (1.0 + std::exp(-(c - 0.06) / 0.02)) * 1.0 /
+                     (1.0 + std::exp(-(f.length_um - 1.5) / 0.5));
+  } else {
+    const double qw = options.wavelength_nm / 4.0;
+    double best = -1e300;
+    for (std::size_t i = 0; i < kBirefringentClasses.size(); ++i) {
+      out.log_likelihood[i] = scoreClass(kBirefringentClasses[i], f, qw);
+      if (out.log_likelihood[i] > best) {
+        best = out.log_likelihood[i];
+        out.best = kBirefringentClasses[i];
+      }
+    }
+    // Softmax with the "other" pseudo-class, shifted by the best score for numerical safety.
+    const double t = options.temperature;
+    double z = std::exp((options.other_log_score - best) / t);
+    for (double ll : out.log_likelihood) z += std::exp((ll - best) / t);
+    out.confidence = 1.0 / z;
+    // Saturated optics: the fit of those pixels is not trusted, so neither is the class.
+    if (f.saturated_fraction > 0.2) out.confidence *= 1.0 - f.saturated_fraction;
+  }
+  out.confidence = std::clamp(out.confidence, 0.0, 1.0);
+  out.needs_review = out.confidence < options.min_confidence;
+  out.cls = out.needs_review ? CrystalClass::Unknown : out.best;
+  return out;
+}
+
+}  // namespace polscan::analysis

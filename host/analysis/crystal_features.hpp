@@ -1,0 +1,48 @@
+// Per-region measurements: position, size, orientation, optics and shape descriptors.
+#pragma once
+
+#include <optional>
+
+#include "analysis/retardance_map.hpp"
+#include "analysis/segmentation.hpp"
+#include "common/crystal_class.hpp"
+#include "common/stack.hpp"
+
+namespace polscan::analysis {
+
+struct CrystalFeatures {
+  // Geometry (slide coordinates: stage centre + offset, x right, y up; lengths in um).
+  double x_um = 0.0, y_um = 0.0;
+  double cx_px = 0.0, cy_px = 0.0;  // centroid in map pixels (column, row)
+  double length_um = 0.0, width_um = 0.0;
+  double long_axis_deg = 0.0;  // CCW from +x, y up, [0, 180)
+  double area_um2 = 0.0;
+  double aspect = 1.0;          // length / width
+  double solidity = 1.0;        // area / convex-hull area (concave outlines < 1)
+  double rectangularity = 1.0;  // area / (length x width): 1 rectangle, 0.785 ellipse, 0.5 rhombus
+  double waist = 1.0;           // narrowest central width / widest end width (< ~0.75 dumbbell)
+  double x_pattern = 0.0;       // [0, 1]: four sectors with alternating slow axes (bipyramid)
+  double focus = 0.0;           // mean edge gradient / mean level (sharp ~0.3+, blurred < 0.1)
+  // Optics.
+  double mean_retardance_nm = 0.0, peak_retardance_nm = 0.0;
+  double slow_axis_deg = 0.0;     // circular mean of the axial slow axis (weighted by retardance)
+  double axis_coherence = 0.0;    // |weighted mean of exp(2i phi)|: 1 uniform, ~0 disordered
+  double axis_to_long_deg = 0.0;  // axial angle between slow axis and long axis, [0, 90]
+  polscan::Elongation elongation = polscan::Elongation::None;
+  double fold_fraction = 0.0;       // share of pixels at the quarter-wave fold (strong crystal)
+  double saturated_fraction = 0.0;  // share of saturated pixels (optics not trusted)
+  double intensity_contrast = 0.0;  // mean I0 / local background - 1 (absorption < 0)
+  bool touches_border = false;
+  bool birefringent = true;
+};
+
+struct FeatureContext {
+  std::optional<polscan::StagePosition> stage;
+  double threshold_nm = 3.0;         // segmentation threshold: below ~2x it the optics are too weak
+  double min_aspect_for_sign = 1.3;  // rounder regions have no long axis to compare with
+};
+
+CrystalFeatures measureRegion(const Region& region, const RetardanceMap& map,
+                              const FeatureContext& context);
+
+}  // namespace polscan::analysis

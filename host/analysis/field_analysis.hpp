@@ -1,0 +1,35 @@
+// One field end to end: reconstruction, segmentation, features, classification -> crystal records.
+#pragma once
+
+#include <vector>
+
+#include "analysis/classifier.hpp"
+#include "analysis/crystal_features.hpp"
+#include "analysis/reconstruction.hpp"
+#include "analysis/retardance_map.hpp"
+#include "analysis/segmentation.hpp"
+#include "common/crystal.hpp"
+#include "common/stack.hpp"
+
+namespace polscan::analysis {
+
+struct FieldResult {
+  std::vector<polscan::CrystalRecord> crystals;
+  std::vector<int> needs_review;     // ids with low confidence (reported as unknown)
+  std::vector<int> touching_border;  // ids cut by the field edge: a later de-dup step may merge
+  std::vector<CrystalFeatures> features;  // parallel to crystals
+  RetardanceMap map;
+};
+
+struct AnalysisOptions {
+  ReconstructionOptions reconstruction;
+  SegmentationOptions segmentation;
+  ClassifierOptions classifier;
+};
+
+FieldResult analyzeField(const polscan::Stack& stack, const polscan::Stack* blank = nullptr,
+                         int field_index = 0, int first_id = 1);
+FieldResult analyzeField(const polscan::Stack& stack, const polscan::Stack* blank, int field_index,
+                         int first_id, const AnalysisOptions& options);
+
+}  // namespace polscan::analysis

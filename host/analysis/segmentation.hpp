@@ -1,0 +1,43 @@
+// Candidate regions: birefringent ones from the retardance map, non-birefringent ones from I0.
+#pragma once
+
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "analysis/retardance_map.hpp"
+
+namespace polscan::analysis {
+
+struct SegmentationOptions {
+  double k_noise = 3.0;           // retardance threshold = max(k_noise * noise floor, min)
+  double min_threshold_nm = 3.0;  // never below this: keeps quiet fields from segmenting noise
+  double seed_factor = 1.5;       // a region must reach seed_factor * threshold somewhere
+  double min_size_um = 1.5;       // longest extent of a region to be reported
+  bool split_touching = true;     // distance-transform + watershed split of merged crystals
+  // Non-birefringent path: |I0 / local background - 1| above max(this, k_noise * contrast noise).
+  double min_absorption_contrast = 0.06;
+  int background_block_px = 64;  // block size of the local I0 background (block medians)
+  bool detect_non_birefringent = true;
+};
+
+struct Region {
+  cv::Rect bbox;  // in map pixels
+  cv::Mat mask;   // CV_8U, bbox-sized, 255 inside
+  int area_px = 0;
+  bool touches_border = false;
+  bool birefringent = true;  // false: found in the intensity (absorption) path
+};
+
+struct Segmentation {
+  std::vector<Region> regions;
+  double threshold_nm = 0.0;
+  double contrast_threshold = 0.0;
+};
+
+Segmentation segment(const RetardanceMap& map, const SegmentationOptions& options = {});
+
+// Robust 1-sigma of a relative-contrast image (MAD about zero over a subsample).
+double estimateContrastNoise(const cv::Mat& contrast);
+
+}  // namespace polscan::analysis
