@@ -10,8 +10,8 @@ namespace polscan {
 struct CrystalRecord {
   int id = 0;
   CrystalClass cls = CrystalClass::Unknown;
-  double confidence = 0.0;     // probability in [0, 1] that cls is right
-  double x_um = 0.0;           // slide coordinates of the centre (stage centre + offset), y up
+  double confidence = 0.0;  // probability in [0, 1] that cls is right
+  double x_um = 0.0;        // slide coordinates of the centre (stage centre + offset), y up
   double y_um = 0.0;
   double length_um = 0.0;
   double width_um = 0.0;
@@ -19,7 +19,7 @@ struct CrystalRecord {
   double slow_axis_deg = 0.0;  // mean slow-axis azimuth, [0, 180)
   double long_axis_deg = 0.0;  // long-axis orientation, [0, 180)
   Elongation elongation = Elongation::None;
-  int field = 0;               // index of the field (stack) it was found in
+  int field = 0;  // index of the field (stack) it was found in
 };
 
 }  // namespace polscan

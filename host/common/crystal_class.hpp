@@ -20,23 +20,38 @@ enum class CrystalClass {
 };
 
 inline constexpr std::array<CrystalClass, 9> kAllCrystalClasses = {
-    CrystalClass::CPPD,          CrystalClass::MSU,         CrystalClass::CaOxMonohydrate,
-    CrystalClass::CaOxDihydrate, CrystalClass::UricAcid,    CrystalClass::Cholesterol,
-    CrystalClass::NonBirefringent, CrystalClass::Artefact, CrystalClass::Unknown,
+    CrystalClass::CPPD,
+    CrystalClass::MSU,
+    CrystalClass::CaOxMonohydrate,
+    CrystalClass::CaOxDihydrate,
+    CrystalClass::UricAcid,
+    CrystalClass::Cholesterol,
+    CrystalClass::NonBirefringent,
+    CrystalClass::Artefact,
+    CrystalClass::Unknown,
 };
 
 // The name used in report.json and ground-truth files; stable, part of the schema.
 constexpr std::string_view crystalClassName(CrystalClass c) {
   switch (c) {
-    case CrystalClass::CPPD: return "CPPD";
-    case CrystalClass::MSU: return "MSU";
-    case CrystalClass::CaOxMonohydrate: return "CaOx-monohydrate";
-    case CrystalClass::CaOxDihydrate: return "CaOx-dihydrate";
-    case CrystalClass::UricAcid: return "uric-acid";
-    case CrystalClass::Cholesterol: return "cholesterol";
-    case CrystalClass::NonBirefringent: return "non-birefringent";
-    case CrystalClass::Artefact: return "artefact";
-    case CrystalClass::Unknown: return "unknown";
+    case CrystalClass::CPPD:
+      return "CPPD";
+    case CrystalClass::MSU:
+      return "MSU";
+    case CrystalClass::CaOxMonohydrate:
+      return "CaOx-monohydrate";
+    case CrystalClass::CaOxDihydrate:
+      return "CaOx-dihydrate";
+    case CrystalClass::UricAcid:
+      return "uric-acid";
+    case CrystalClass::Cholesterol:
+      return "cholesterol";
+    case CrystalClass::NonBirefringent:
+      return "non-birefringent";
+    case CrystalClass::Artefact:
+      return "artefact";
+    case CrystalClass::Unknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -53,9 +68,12 @@ enum class Elongation { Positive, Negative, None };
 
 constexpr std::string_view elongationName(Elongation e) {
   switch (e) {
-    case Elongation::Positive: return "positive";
-    case Elongation::Negative: return "negative";
-    case Elongation::None: return "none";
+    case Elongation::Positive:
+      return "positive";
+    case Elongation::Negative:
+      return "negative";
+    case Elongation::None:
+      return "none";
   }
   return "none";
 }

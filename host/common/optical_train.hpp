@@ -15,17 +15,21 @@ enum class OpticalTrain {
 
 constexpr std::string_view opticalTrainName(OpticalTrain t) {
   switch (t) {
-    case OpticalTrain::Circular: return "circular";
-    case OpticalTrain::Crossed: return "crossed";
-    case OpticalTrain::FixedAnalyser: return "fixed-analyser";
-    case OpticalTrain::Compensated: return "compensated";
+    case OpticalTrain::Circular:
+      return "circular";
+    case OpticalTrain::Crossed:
+      return "crossed";
+    case OpticalTrain::FixedAnalyser:
+      return "fixed-analyser";
+    case OpticalTrain::Compensated:
+      return "compensated";
   }
   return "circular";
 }
 
 constexpr std::optional<OpticalTrain> opticalTrainFromName(std::string_view name) {
-  for (OpticalTrain t : {OpticalTrain::Circular, OpticalTrain::Crossed,
-                         OpticalTrain::FixedAnalyser, OpticalTrain::Compensated}) {
+  for (OpticalTrain t : {OpticalTrain::Circular, OpticalTrain::Crossed, OpticalTrain::FixedAnalyser,
+                         OpticalTrain::Compensated}) {
     if (opticalTrainName(t) == name) return t;
   }
   return std::nullopt;

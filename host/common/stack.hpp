@@ -26,10 +26,10 @@ struct Stack {
   OpticalTrain train = OpticalTrain::Circular;
   // One wavelength for mono stacks; three (R, G, B order) for RGB stacks.
   std::vector<double> wavelengths_nm{546.0};
-  double pixel_um = 0.5;     // sample-plane pixel size
-  double exposure_us = 0.0;  // per frame
-  int bit_depth = 16;        // significant bits in each 16-bit sample
-  std::optional<StagePosition> stage;  // absent: the field is taken to sit at (0, 0)
+  double pixel_um = 0.5;                       // sample-plane pixel size
+  double exposure_us = 0.0;                    // per frame
+  int bit_depth = 16;                          // significant bits in each 16-bit sample
+  std::optional<StagePosition> stage;          // absent: the field is taken to sit at (0, 0)
   std::optional<std::filesystem::path> blank;  // blank stack folder for background correction
 };
 

@@ -7,7 +7,9 @@
 namespace polscan::link {
 
 // Worst-case encoded size of n input bytes (without the trailing 0x00 delimiter).
-constexpr std::size_t cobsMaxEncodedSize(std::size_t n) { return n + n / 254 + 1; }
+constexpr std::size_t cobsMaxEncodedSize(std::size_t n) {
+  return n + n / 254 + 1;
+}
 
 // Encodes in[0..n) into out (capacity cap). Returns the encoded length, or 0 if cap is too small.
 std::size_t cobsEncode(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap);

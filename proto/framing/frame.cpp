@@ -35,11 +35,16 @@ std::size_t encodeFrame(const FrameHeader& h, const std::uint8_t* payload, std::
 
 const char* decodeErrorName(DecodeError e) {
   switch (e) {
-    case DecodeError::None: return "none";
-    case DecodeError::BadCobs: return "bad byte stuffing";
-    case DecodeError::TooShort: return "frame too short";
-    case DecodeError::TooLong: return "frame over the size limit";
-    case DecodeError::CrcMismatch: return "CRC mismatch";
+    case DecodeError::None:
+      return "none";
+    case DecodeError::BadCobs:
+      return "bad byte stuffing";
+    case DecodeError::TooShort:
+      return "frame too short";
+    case DecodeError::TooLong:
+      return "frame over the size limit";
+    case DecodeError::CrcMismatch:
+      return "CRC mismatch";
   }
   return "unknown";
 }

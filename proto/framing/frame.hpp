@@ -42,10 +42,10 @@ std::size_t encodeFrame(const FrameHeader& h, const std::uint8_t* payload, std::
 
 enum class DecodeError : std::uint8_t {
   None,
-  BadCobs,     // stuffing broken: bytes lost or garbage between frames
-  TooShort,    // fewer bytes than a header and a CRC
-  TooLong,     // over the size limit: discarded up to the next delimiter
-  CrcMismatch, // bytes corrupted on the way
+  BadCobs,      // stuffing broken: bytes lost or garbage between frames
+  TooShort,     // fewer bytes than a header and a CRC
+  TooLong,      // over the size limit: discarded up to the next delimiter
+  CrcMismatch,  // bytes corrupted on the way
 };
 
 const char* decodeErrorName(DecodeError e);

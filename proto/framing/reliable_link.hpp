@@ -95,7 +95,7 @@ class ReliableLink {
   LinkConfig config_;
   FrameDecoder decoder_;
   Slot slots_[kWindow];
-  std::size_t first_ = 0;      // index of the oldest unacked slot
+  std::size_t first_ = 0;  // index of the oldest unacked slot
   std::size_t in_flight_ = 0;
   std::uint8_t next_seq_ = 0;  // sequence number of the next new frame
   std::uint8_t rx_expected_ = 0;

@@ -100,8 +100,8 @@ TEST(Frame, ResynchronisesAfterRandomGarbage) {
     // The garbage may end mid-frame: a delimiter before the real frame closes it off.
     stream.push_back(0x00);
     const std::vector<std::uint8_t> payload{static_cast<std::uint8_t>(round), 0, 9};
-    const auto wire = encode(FrameHeader{kFlagData, 1, static_cast<std::uint8_t>(round), 0, 0},
-                             payload);
+    const auto wire =
+        encode(FrameHeader{kFlagData, 1, static_cast<std::uint8_t>(round), 0, 0}, payload);
     stream.insert(stream.end(), wire.begin(), wire.end());
     const Decoded r = feed(d, stream);
     // Garbage yields errors (or, at 2^-16 odds, a bogus frame); the real frame is always last.

@@ -1,0 +1,67 @@
+// `polscan acquire`: one N-angle stack at a stage position, written as a stack folder.
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "acquisition/stack_acquirer.hpp"
+#include "app/commands.hpp"
+#include "app/instrument_session.hpp"
+#include "io/stack_folder.hpp"
+
+namespace polscan {
+
+namespace {
+struct AcquireOptions {
+  int angles = 8;
+  std::string out;
+  std::uint32_t exposure_us = 10000;
+  std::string mode = "fly-by";
+  std::optional<double> x_um, y_um, z_um;
+  std::string slide;
+};
+}  // namespace
+
+void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
+  auto opt = std::make_shared<AcquireOptions>();
+  auto* cmd = app.add_subcommand(
+      "acquire",
+      "Acquire one stack of frames over equally spaced polarizer angles (0-180 deg) "
+      "and write it as a stack folder (stack.json + frame_NNN.png)");
+  cmd->add_option("--angles", opt->angles, "Number of polarizer angles (>= 3)")
+      ->check(CLI::Range(3, 64))
+      ->capture_default_str();
+  cmd->add_option("--out", opt->out, "Output stack folder")->required();
+  cmd->add_option("--exposure-us", opt->exposure_us, "Exposure per frame in microseconds")
+      ->check(CLI::Range(10u, 2000000u))
+      ->capture_default_str();
+  cmd->add_option("--mode", opt->mode, "fly-by (continuous rotation) or stop-and-go")
+      ->check(CLI::IsMember({"fly-by", "stop-and-go"}))
+      ->capture_default_str();
+  cmd->add_option("--x-um", opt->x_um, "Move the stage here first (slide x, micrometres)");
+  cmd->add_option("--y-um", opt->y_um, "Move the stage here first (slide y, micrometres)");
+  cmd->add_option("--z-um", opt->z_um, "Move the focus here first (micrometres)");
+  cmd->add_option("--slide", opt->slide,
+                  "Virtual camera's slide (slide.json from `polscan slide make`); default: the "
+                  "built-in demo slide");
+  cmd->callback([opt, &global] {
+    InstrumentOptions io{global.device};
+    io.slide = opt->slide;
+    InstrumentSession session(io);
+    session.homeAll();
+    if (opt->x_um) session.device().move(wire::AXIS_X, *opt->x_um);
+    if (opt->y_um) session.device().move(wire::AXIS_Y, *opt->y_um);
+    if (opt->z_um) session.device().move(wire::AXIS_Z, *opt->z_um);
+    AcquisitionSettings s;
+    s.request.angles_deg = equallySpacedAngles(opt->angles);
+    s.request.exposure_us = opt->exposure_us;
+    s.request.mode =
+        opt->mode == "fly-by" ? wire::ACQUISITION_MODE_FLY_BY : wire::ACQUISITION_MODE_STOP_AND_GO;
+    const Stack stack = acquireStack(session.device(), session.camera(), s);
+    writeStackFolder(stack, opt->out);
+    std::cout << "Wrote " << stack.frames.size() << " frames (" << stack.frames[0].cols << "x"
+              << stack.frames[0].rows << " px, " << stack.pixel_um << " um/px) to " << opt->out
+              << "\n";
+  });
+}
+
+}  // namespace polscan

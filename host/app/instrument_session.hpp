@@ -1,0 +1,43 @@
+// Connects the host to an instrument: the firmware (simulator or a real link) and a camera.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/fwsim_process.hpp"
+#include "camera/virtual_camera.hpp"
+#include "device/device_client.hpp"
+
+namespace polscan {
+
+struct InstrumentOptions {
+  // "sim" starts polscan-fwsim and talks to it over its pty; otherwise a transport address.
+  std::string device = "sim";
+  std::vector<std::string> sim_args;
+  // Slide for the virtual camera: a slide.json path, or empty for the built-in demo slide.
+  std::string slide;
+  VirtualCameraConfig camera;
+};
+
+class InstrumentSession {
+ public:
+  explicit InstrumentSession(const InstrumentOptions& options);
+  ~InstrumentSession();
+
+  DeviceClient& device() { return *device_; }
+  Camera& camera() { return *camera_; }
+  VirtualCamera& virtualCamera() { return *camera_; }
+  FwsimProcess* simulator() { return sim_.get(); }
+
+  // Homes the polarizer and the stage axes the instrument has.
+  void homeAll();
+
+ private:
+  std::unique_ptr<FwsimProcess> sim_;
+  std::unique_ptr<DeviceClient> device_;
+  std::unique_ptr<VirtualCamera> camera_;
+};
+
+}  // namespace polscan

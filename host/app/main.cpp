@@ -1,0 +1,48 @@
+// polscan: command-line entry point of the host software.
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+#include "app/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "polscan: automated polarized-light microscope for crystals in synovial fluid and urine.\n"
+      "Drives the instrument (or its firmware simulator and virtual slide), acquires image "
+      "stacks over polarizer angles, reconstructs retardance and slow axis, finds and names "
+      "crystals (CPPD, MSU, calcium oxalate, ...) and writes report.json."};
+  app.require_subcommand(1);
+  polscan::GlobalOptions global;
+  app.add_flag("-v,--verbose", global.verbose, "Log every protocol message to stderr")
+      ->trigger_on_parse();
+  app.add_option("-d,--device", global.device,
+                 "Instrument: 'sim' starts the firmware simulator; or serial:/dev/ttyACM0, a "
+                 "device path, tcp:HOST:PORT")
+      ->capture_default_str();
+  polscan::addDeviceCommands(app, global);
+  polscan::addAcquireCommand(app, global);
+  polscan::addAnalyzeCommand(app, global);
+  polscan::addDemoCommand(app, global);
+  polscan::addSlideCommands(app, global);
+
+  auto logger = spdlog::stderr_color_mt("polscan");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("[%H:%M:%S.%e] [%^%l%$] %v");
+  spdlog::set_level(spdlog::level::info);
+  app.parse_complete_callback([&] {
+    if (global.verbose) spdlog::set_level(spdlog::level::debug);
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "polscan: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,161 @@
+// Stack folder reader and writer: JSON metadata (nlohmann) and 16-bit images (OpenCV codecs).
+#include "io/stack_folder.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+namespace polscan {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string frameName(std::size_t i) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "frame_%03zu.png", i);
+  return name;
+}
+
+template <typename T>
+T field(const json& j, const char* key, const fs::path& file) {
+  if (!j.contains(key)) {
+    throw StackFormatError(file.string() + ": missing field \"" + key + "\"");
+  }
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception& e) {
+    throw StackFormatError(file.string() + ": field \"" + key + "\" has the wrong type (" +
+                           e.what() + ")");
+  }
+}
+
+}  // namespace
+
+void writeStackFolder(const Stack& stack, const fs::path& dir) {
+  if (stack.frames.size() != stack.angles_deg.size()) {
+    throw StackFormatError("cannot write " + dir.string() + ": " +
+                           std::to_string(stack.frames.size()) + " frames but " +
+                           std::to_string(stack.angles_deg.size()) + " angles");
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw StackFormatError("cannot create " + dir.string() + ": " + ec.message());
+  json j;
+  j["format"] = "polscan-stack";
+  j["version"] = 1;
+  j["angles_deg"] = stack.angles_deg;
+  j["optical_train"] = std::string(opticalTrainName(stack.train));
+  j["wavelengths_nm"] = stack.wavelengths_nm;
+  j["pixel_um"] = stack.pixel_um;
+  j["exposure_us"] = stack.exposure_us;
+  j["bit_depth"] = stack.bit_depth;
+  if (stack.stage) {
+    j["stage_um"] = {{"x", stack.stage->x_um}, {"y", stack.stage->y_um}, {"z", stack.stage->z_um}};
+  }
+  if (stack.blank) j["blank"] = stack.blank->string();
+  json frames = json::array();
+  for (std::size_t i = 0; i < stack.frames.size(); ++i) {
+    const std::string name = frameName(i);
+    frames.push_back(name);
+    // Write to a temporary name and rename, so a crash never leaves a half-written frame.
+    const fs::path tmp = dir / (name + ".tmp.png");
+    if (!cv::imwrite(tmp.string(), stack.frames[i])) {
+      throw StackFormatError("cannot write " + (dir / name).string());
+    }
+    fs::rename(tmp, dir / name, ec);
+    if (ec) throw StackFormatError("cannot write " + (dir / name).string() + ": " + ec.message());
+  }
+  j["frames"] = frames;
+  const fs::path meta = dir / "stack.json";
+  const fs::path tmp = dir / "stack.json.tmp";
+  {
+    std::ofstream out(tmp);
+    out << j.dump(2) << "\n";
+    if (!out) throw StackFormatError("cannot write " + meta.string());
+  }
+  fs::rename(tmp, meta, ec);
+  if (ec) throw StackFormatError("cannot write " + meta.string() + ": " + ec.message());
+}
+
+Stack readStackFolder(const fs::path& dir) {
+  const fs::path meta = dir / "stack.json";
+  std::ifstream in(meta);
+  if (!in) {
+    throw StackFormatError(meta.string() + ": cannot open (is " + dir.string() +
+                           " a stack folder?)");
+  }
+  json j;
+  try {
+    in >> j;
+  } catch (const json::exception& e) {
+    throw StackFormatError(meta.string() + ": not valid JSON: " + e.what());
+  }
+  Stack stack;
+  stack.angles_deg = field<std::vector<double>>(j, "angles_deg", meta);
+  const auto train_name = j.value("optical_train", std::string("circular"));
+  const auto train = opticalTrainFromName(train_name);
+  if (!train) {
+    throw StackFormatError(meta.string() + ": unknown optical_train \"" + train_name +
+                           "\" (circular, crossed, fixed-analyser, compensated)");
+  }
+  stack.train = *train;
+  stack.wavelengths_nm = j.contains("wavelengths_nm")
+                             ? field<std::vector<double>>(j, "wavelengths_nm", meta)
+                             : std::vector<double>{546.0};
+  stack.pixel_um = field<double>(j, "pixel_um", meta);
+  if (!(stack.pixel_um > 0)) {
+    throw StackFormatError(meta.string() + ": pixel_um must be > 0 (got " +
+                           std::to_string(stack.pixel_um) + ")");
+  }
+  stack.exposure_us = j.value("exposure_us", 0.0);
+  stack.bit_depth = j.value("bit_depth", 16);
+  if (j.contains("stage_um")) {
+    const json& s = j["stage_um"];
+    stack.stage =
+        StagePosition{field<double>(s, "x", meta), field<double>(s, "y", meta), s.value("z", 0.0)};
+  }
+  if (j.contains("blank")) {
+    fs::path blank = field<std::string>(j, "blank", meta);
+    stack.blank = blank.is_absolute() ? blank : dir / blank;
+  }
+  std::vector<std::string> names;
+  if (j.contains("frames")) {
+    names = field<std::vector<std::string>>(j, "frames", meta);
+  } else {
+    for (std::size_t i = 0; i < stack.angles_deg.size(); ++i) names.push_back(frameName(i));
+  }
+  if (names.size() != stack.angles_deg.size()) {
+    throw StackFormatError(meta.string() + ": " + std::to_string(names.size()) + " frames but " +
+                           std::to_string(stack.angles_deg.size()) + " angles");
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const fs::path file = dir / names[i];
+    cv::Mat img = cv::imread(file.string(), cv::IMREAD_UNCHANGED);
+    if (img.empty()) {
+      throw StackFormatError(file.string() + ": missing or not a readable image (frame " +
+                             std::to_string(i) + ")");
+    }
+    if (img.depth() == CV_8U) {
+      img.convertTo(img, CV_16U, 256.0);  // 8-bit images are accepted, scaled to 16 bits
+    }
+    if (img.depth() != CV_16U || (img.channels() != 1 && img.channels() != 3)) {
+      throw StackFormatError(file.string() + ": expected a 1- or 3-channel 8/16-bit image");
+    }
+    if (!stack.frames.empty() &&
+        (img.size() != stack.frames[0].size() || img.type() != stack.frames[0].type())) {
+      std::ostringstream s;
+      s << file.string() << ": frame " << i << " is " << img.cols << "x" << img.rows << "x"
+        << img.channels() << " but frame 0 is " << stack.frames[0].cols << "x"
+        << stack.frames[0].rows << "x" << stack.frames[0].channels();
+      throw StackFormatError(s.str());
+    }
+    stack.frames.push_back(std::move(img));
+  }
+  return stack;
+}
+
+}  // namespace polscan
