@@ -1,4 +1,5 @@
 // `polscan acquire`: one N-angle stack at a stage position, written as a stack folder.
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -44,6 +45,12 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
                   "Virtual camera's slide (slide.json from `polscan slide make`); default: the "
                   "built-in demo slide");
   cmd->callback([opt, &global] {
+    // Check the destination before moving anything: a typo should not cost a stack.
+    std::error_code ec;
+    std::filesystem::create_directories(opt->out, ec);
+    if (ec) {
+      throw std::runtime_error("cannot create " + opt->out + ": " + ec.message());
+    }
     InstrumentOptions io{global.device};
     io.slide = opt->slide;
     InstrumentSession session(io);
