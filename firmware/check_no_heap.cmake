@@ -1,0 +1,16 @@
+# Fails when an object of the firmware core references malloc/free/new/delete or exceptions.
+execute_process(COMMAND ${NM} -u ${LIB} OUTPUT_VARIABLE undefined RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${LIB}")
+endif()
+set(bad "")
+foreach(sym malloc calloc realloc free _Znwm _Znam _ZdlPv _ZdaPv _ZdlPvm __cxa_allocate_exception
+            __cxa_throw __gxx_personality_v0)
+  string(REGEX MATCH "(^|\n)[ \t]*U ${sym}(\n|$)" hit "${undefined}")
+  if(hit)
+    list(APPEND bad ${sym})
+  endif()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "polscan_fw_core uses the heap or exceptions: ${bad}")
+endif()
