@@ -4,10 +4,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <new>
 #include <numbers>
 #include <stdexcept>
 
 #include <opencv2/core/utility.hpp>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include <opencv2/imgproc.hpp>
 
 #include "hardware/twin/rng.hpp"
@@ -46,6 +51,91 @@ const std::array<float, kGaussSize + 1>& gaussTable() {
   return table;
 }
 
+// Fresh 4 KiB pages cost ~12 us each to fault in on the VMs we run on (50 ms for one 16 MB map),
+// more than rendering itself; field maps and frames are large and short-lived, so they come from
+// 2 MiB-aligned mappings marked for transparent huge pages (a few faults per map).
+class HugePageAllocator : public cv::MatAllocator {
+ public:
+  cv::UMatData* allocate(int dims, const int* sizes, int type, void* data0, size_t* step,
+                         cv::AccessFlag, cv::UMatUsageFlags) const override {
+    size_t total = CV_ELEM_SIZE(type);
+    for (int i = dims - 1; i >= 0; --i) {
+      if (step) {
+        if (data0 && step[i] != kAutoStep) {
+          total = step[i];
+        } else {
+          step[i] = total;
+        }
+      }
+      total *= sizes[i];
+    }
+    auto* u = new cv::UMatData(this);
+    u->size = total;
+    if (data0) {
+      u->data = u->origdata = static_cast<uchar*>(data0);
+      u->flags |= cv::UMatData::USER_ALLOCATED;
+    } else if (total >= kHuge) {
+      u->origdata = static_cast<uchar*>(mapHuge(total, &u->data));
+    } else {
+      u->data = u->origdata = static_cast<uchar*>(cv::fastMalloc(total));
+    }
+    return u;
+  }
+  bool allocate(cv::UMatData* u, cv::AccessFlag, cv::UMatUsageFlags) const override {
+    return u != nullptr;
+  }
+  void deallocate(cv::UMatData* u) const override {
+    if (!u) return;
+    if (!(u->flags & cv::UMatData::USER_ALLOCATED)) {
+      if (u->size >= kHuge) {
+        unmapHuge(u->origdata, u->size);
+      } else {
+        cv::fastFree(u->origdata);
+      }
+    }
+    delete u;
+  }
+
+ private:
+  static constexpr size_t kHuge = 2u << 20;
+  static constexpr size_t kAutoStep = 0x7fffffff;  // CV_AUTOSTEP of the C API
+
+  static void* mapHuge(size_t size, uchar** aligned) {
+#if defined(__linux__)
+    void* raw =
+        mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) throw std::bad_alloc();
+    const auto base = reinterpret_cast<std::uintptr_t>(raw);
+    *aligned = reinterpret_cast<uchar*>((base + kHuge - 1) & ~std::uintptr_t{kHuge - 1});
+    madvise(*aligned, size, MADV_HUGEPAGE);  // a hint: harmless where unsupported
+    return raw;
+#else
+    *aligned = static_cast<uchar*>(cv::fastMalloc(size));
+    return *aligned;
+#endif
+  }
+  static void unmapHuge(void* raw, size_t size) {
+#if defined(__linux__)
+    munmap(raw, size + kHuge);
+#else
+    cv::fastFree(raw);
+#endif
+  }
+};
+
+// Never destroyed: Mats handed to callers may outlive any static.
+cv::MatAllocator* hugePageAllocator() {
+  static auto* allocator = new HugePageAllocator();
+  return allocator;
+}
+
+cv::Mat largeMat(int rows, int cols, int type) {
+  cv::Mat m;
+  m.allocator = hugePageAllocator();
+  m.create(rows, cols, type);
+  return m;
+}
+
 // Per-row generator: SplitMix64 is one add and two multiplies per 64 bits.
 struct RowRng {
   std::uint64_t state;
@@ -62,7 +152,6 @@ struct RowRng {
     const float frac = static_cast<float>((bits >> 4) & 0xFFFF) * (1.0f / 65536.0f);
     return table[idx] + frac * (table[idx + 1] - table[idx]);
   }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 };
 
 }  // namespace
@@ -108,7 +197,10 @@ FieldMaps FieldRenderer::rasterise(const FieldRequest& req) const {
   fm.maps.resize(nw);
   for (std::size_t w = 0; w < nw; ++w) {
     for (int q = 0; q < 6; ++q) {
-      if (used_[w][q]) fm.maps[w][q] = cv::Mat(H, W, CV_32F, cv::Scalar(q == 0 ? 1.0 : 0.0));
+      if (used_[w][q]) {
+        fm.maps[w][q] = largeMat(H, W, CV_32F);
+        fm.maps[w][q].setTo(cv::Scalar(q == 0 ? 1.0 : 0.0));
+      }
     }
   }
 
@@ -189,23 +281,6 @@ FieldMaps FieldRenderer::rasterise(const FieldRequest& req) const {
     }
   }
 
-  if (optics_.vignetting != 0) {
-    // Radial flat-field falloff, 1 at the optical axis, 1 - vignetting at the corners.
-    cv::Mat vig(H, W, CV_32F);
-    const double inv = 1.0 / (cx0 * cx0 + cy0 * cy0 + 1e-12);
-    for (int r = 0; r < H; ++r) {
-      float* row = vig.ptr<float>(r);
-      const double dy2 = (r - cy0) * (r - cy0);
-      for (int c = 0; c < W; ++c) {
-        row[c] = static_cast<float>(1.0 - optics_.vignetting * ((c - cx0) * (c - cx0) + dy2) * inv);
-      }
-    }
-    for (auto& per_w : fm.maps) {
-      for (cv::Mat& m : per_w) {
-        if (!m.empty()) cv::multiply(m, vig, m);
-      }
-    }
-  }
   return fm;
 }
 
@@ -265,8 +340,20 @@ cv::Mat FieldRenderer::render(const FieldRequest& req) const {
   const float read_noise = static_cast<float>(optics_.read_noise_e);
   const bool shot = optics_.shot_noise;
   const float* table = gaussTable().data();
+  static const std::array<float, 101> inv_k = [] {
+    std::array<float, 101> t{};
+    for (int k = 1; k <= 100; ++k) t[k] = 1.0f / static_cast<float>(k);
+    return t;
+  }();
 
-  cv::Mat out(H, W, CV_16UC(nw));
+  cv::Mat out = largeMat(H, W, CV_16UC(nw));
+  // Radial flat-field falloff, 1 on the optical axis and 1 - vignetting in the corners; applied
+  // here rather than in the maps so rasterisation stays independent of the camera.
+  const double cx0 = (W - 1) / 2.0, cy0 = (H - 1) / 2.0;
+  const double inv_r2 = 1.0 / (cx0 * cx0 + cy0 * cy0 + 1e-12);
+  const float vig = static_cast<float>(optics_.vignetting);
+  std::vector<float> vig_x(W);
+  for (int c = 0; c < W; ++c) vig_x[c] = static_cast<float>((c - cx0) * (c - cx0) * inv_r2);
   cv::parallel_for_(
       cv::Range(0, H),
       [&](const cv::Range& rows) {
@@ -274,6 +361,7 @@ cv::Mat FieldRenderer::render(const FieldRequest& req) const {
         for (int r = rows.start; r < rows.end; ++r) {
           RowRng rng{combineSeeds(frame_seed, static_cast<std::uint64_t>(r) + 1)};
           std::uint16_t* dst = out.ptr<std::uint16_t>(r);
+          const float vig_y = static_cast<float>((r - cy0) * (r - cy0) * inv_r2);
           for (int w = 0; w < nw; ++w) {
             // Expected electrons: a few multiply-adds over the maps (vectorised by the compiler).
             std::fill(acc.begin(), acc.end(), 0.0f);
@@ -281,6 +369,9 @@ cv::Mat FieldRenderer::render(const FieldRequest& req) const {
               const float* m = t.map->ptr<float>(r);
               const float k = t.coef;
               for (int c = 0; c < W; ++c) acc[c] += k * m[c];
+            }
+            if (vig != 0.0f) {
+              for (int c = 0; c < W; ++c) acc[c] *= 1.0f - vig * (vig_x[c] + vig_y);
             }
             const int ch = nw == 3 ? 2 - w : 0;  // wavelengths are R, G, B; OpenCV stores B, G, R
             for (int c = 0; c < W; ++c) {
@@ -290,13 +381,14 @@ cv::Mat FieldRenderer::render(const FieldRequest& req) const {
                 if (e >= 20.0f) {
                   e += std::sqrt(e) * RowRng::gauss(static_cast<std::uint32_t>(bits >> 32), table);
                 } else if (e > 0.0f) {
-                  // Few photons: exact Poisson by Knuth's product of uniforms.
-                  const double limit = std::exp(-static_cast<double>(e));
-                  double prod = rng.uniform();
+                  // Few photons: exact Poisson by inverting its CDF with one uniform.
+                  const float u = static_cast<float>(bits >> 40) * 0x1.0p-24f;
+                  float p = std::exp(-e), cdf = p;
                   int k = 0;
-                  while (prod > limit) {
+                  while (u > cdf && k < 100) {
                     ++k;
-                    prod *= rng.uniform();
+                    p *= e * inv_k[k];  // a multiply, not a divide, in this hot loop
+                    cdf += p;
                   }
                   e = static_cast<float>(k);
                 }

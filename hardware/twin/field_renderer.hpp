@@ -24,9 +24,9 @@ struct FieldRequest {
   std::uint64_t frame_seed = 0;  // noise, LED drift and polarizer wobble of this frame
 };
 
-// The sample over one field at one focus, as the SampleMueller quantities per pixel (flat-field
-// falloff included). Everything the angle does not change is here, so a stack costs one
-// rasterisation plus a cheap pass per angle.
+// The sample over one field at one focus, as the SampleMueller quantities per pixel (anti-aliased
+// coverage and defocus blur included). Everything the angle does not change is here, so a stack
+// costs one rasterisation plus a cheap pass per angle.
 struct FieldMaps {
   int width = 0, height = 0;
   // maps[w][k]: wavelength w, quantity k in (t, m1, m2, q0, q1, q2), CV_32FC1; left empty
