@@ -5,11 +5,13 @@
 #include <cmath>
 #include <numbers>
 
+// always_inline: the multi-versioned (AVX2) row loops only vectorise when these are inlined before
+// the vectoriser runs, and GCC's early inliner otherwise declines them as too large.
 namespace polscan::analysis::fastmath {
 
 // atan on [0, 1]: odd polynomial in x (Abramowitz & Stegun 4.4.49 coefficients, |error| <= 2e-8
 // rad, below float resolution), so libm's scalar call is not needed in the hot loop.
-inline float atanUnit(float x) {
+[[gnu::always_inline]] inline float atanUnit(float x) {
   const float x2 = x * x;
   float p = 0.0028662257f;
   p = p * x2 - 0.0161657367f;
@@ -23,12 +25,13 @@ inline float atanUnit(float x) {
 }
 
 // Full-quadrant atan2(y, x) in (-pi, pi]; written with selects (no branches) to vectorise.
-inline float atan2f(float y, float x) {
+[[gnu::always_inline]] inline float atan2f(float y, float x) {
   constexpr float kPi = std::numbers::pi_v<float>;
   const float ax = std::fabs(x), ay = std::fabs(y);
   const float mx = ax > ay ? ax : ay;
   const float mn = ax > ay ? ay : ax;
-  const float t = mx > 0.0f ? mn / mx : 0.0f;
+  // Unconditional division (mn is 0 whenever mx is): a guarded one blocks if-conversion.
+  const float t = mn / (mx > 0.0f ? mx : 1.0f);
   float a = atanUnit(t);
   a = ay > ax ? 0.5f * kPi - a : a;
   a = x < 0.0f ? kPi - a : a;
@@ -36,7 +39,7 @@ inline float atan2f(float y, float x) {
 }
 
 // asin for s in [0, 1] via atan2(s, sqrt(1 - s^2)).
-inline float asinUnit(float s) {
+[[gnu::always_inline]] inline float asinUnit(float s) {
   const float c2 = 1.0f - s * s;
   return atan2f(s, std::sqrt(c2 > 0.0f ? c2 : 0.0f));
 }

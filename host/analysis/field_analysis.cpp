@@ -10,9 +10,20 @@ FieldResult analyzeField(const polscan::Stack& stack, const polscan::Stack* blan
 
 FieldResult analyzeField(const polscan::Stack& stack, const polscan::Stack* blank, int field_index,
                          int first_id, const AnalysisOptions& options) {
-  FieldResult result;
-  result.map = reconstruct(stack, blank, options.reconstruction);
-  const Segmentation seg = segment(result.map, options.segmentation);
+  FieldAnalyzer analyzer(options);
+  return analyzer.analyze(stack, blank, field_index, first_id);
+}
+
+const FieldResult& FieldAnalyzer::analyze(const polscan::Stack& stack, const polscan::Stack* blank,
+                                          int field_index, int first_id) {
+  const AnalysisOptions& options = options_;
+  FieldResult& result = result_;
+  result.crystals.clear();
+  result.needs_review.clear();
+  result.touching_border.clear();
+  result.features.clear();
+  reconstructInto(stack, blank, options.reconstruction, result.map);
+  const Segmentation seg = segment(result.map, options.segmentation, scratch_);
   FeatureContext context;
   context.stage = stack.stage;
   context.threshold_nm = seg.threshold_nm;

@@ -1,6 +1,7 @@
 // One field end to end: reconstruction, segmentation, features, classification -> crystal records.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "analysis/classifier.hpp"
@@ -31,5 +32,20 @@ FieldResult analyzeField(const polscan::Stack& stack, const polscan::Stack* blan
                          int field_index = 0, int first_id = 1);
 FieldResult analyzeField(const polscan::Stack& stack, const polscan::Stack* blank, int field_index,
                          int first_id, const AnalysisOptions& options);
+
+// For scans: keeps the map and the segmentation's working images between fields of one size, so
+// each field costs the computation only, not ~100 MB of fresh allocations and their page faults.
+// One analyzer per thread; the returned result is overwritten by the next call.
+class FieldAnalyzer {
+ public:
+  explicit FieldAnalyzer(AnalysisOptions options = {}) : options_(std::move(options)) {}
+  const FieldResult& analyze(const polscan::Stack& stack, const polscan::Stack* blank = nullptr,
+                             int field_index = 0, int first_id = 1);
+
+ private:
+  AnalysisOptions options_;
+  FieldResult result_;
+  SegmentationScratch scratch_;
+};
 
 }  // namespace polscan::analysis

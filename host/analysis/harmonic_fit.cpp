@@ -84,45 +84,63 @@ HarmonicFit::HarmonicFit(const std::vector<double>& angles_deg, int harmonic)
   }
 }
 
-// Written as flat loops over contiguous float rows so the compiler vectorises each one; the frame
-// loop is outside so every pass streams one frame row (all N rows stay in L1/L2).
-void HarmonicFit::fitRow(const std::uint16_t* const* rows, int width, float* __restrict a0,
-                         float* __restrict a1, float* __restrict a2, float* __restrict rss,
-                         std::uint16_t* __restrict max_value) const {
-  const int n = frameCount();
-  {
-    const std::uint16_t* __restrict p = rows[0];
-    const float w0 = pinv_[0][0], w1 = pinv_[1][0], w2 = pinv_[2][0];
-    for (int c = 0; c < width; ++c) {
-      const float v = static_cast<float>(p[c]);
-      a0[c] = w0 * v;
-      a1[c] = w1 * v;
-      a2[c] = w2 * v;
-      max_value[c] = p[c];
-    }
+namespace {
+
+// Each pass is a helper with restrict-qualified parameters so GCC knows the frame rows and the
+// accumulators never overlap: with restrict only on locals it versioned the loops on a runtime
+// overlap check and ran the scalar copy.
+[[gnu::always_inline]] inline void accumulateFirst(const std::uint16_t* __restrict p, int width,
+                                                   float w0, float w1, float w2,
+                                                   float* __restrict a0, float* __restrict a1,
+                                                   float* __restrict a2,
+                                                   std::uint16_t* __restrict mx) {
+  for (int c = 0; c < width; ++c) {
+    const float v = static_cast<float>(p[c]);
+    a0[c] = w0 * v;
+    a1[c] = w1 * v;
+    a2[c] = w2 * v;
+    mx[c] = p[c];
   }
+}
+
+[[gnu::always_inline]] inline void accumulate(const std::uint16_t* __restrict p, int width,
+                                              float w0, float w1, float w2, float* __restrict a0,
+                                              float* __restrict a1, float* __restrict a2,
+                                              std::uint16_t* __restrict mx) {
+  for (int c = 0; c < width; ++c) {
+    const float v = static_cast<float>(p[c]);
+    a0[c] += w0 * v;
+    a1[c] += w1 * v;
+    a2[c] += w2 * v;
+    mx[c] = mx[c] > p[c] ? mx[c] : p[c];
+  }
+}
+
+[[gnu::always_inline]] inline void accumulateResidual(
+    const std::uint16_t* __restrict p, int width, float ck, float sk, const float* __restrict a0,
+    const float* __restrict a1, const float* __restrict a2, float* __restrict rss) {
+  for (int c = 0; c < width; ++c) {
+    const float d = static_cast<float>(p[c]) - (a0[c] + ck * a1[c] + sk * a2[c]);
+    rss[c] += d * d;
+  }
+}
+
+}  // namespace
+
+// Flat loops over contiguous float rows that the compiler vectorises; the frame loop is outside so
+// every pass streams one frame row (all N rows of a pixel row stay in L1/L2).
+POLSCAN_ANALYSIS_HOT void HarmonicFit::fitRow(const std::uint16_t* const* rows, int width,
+                                              float* a0, float* a1, float* a2, float* rss,
+                                              std::uint16_t* max_value) const {
+  const int n = frameCount();
+  accumulateFirst(rows[0], width, pinv_[0][0], pinv_[1][0], pinv_[2][0], a0, a1, a2, max_value);
   for (int k = 1; k < n; ++k) {
-    const std::uint16_t* __restrict p = rows[k];
-    const float w0 = pinv_[0][k], w1 = pinv_[1][k], w2 = pinv_[2][k];
-    for (int c = 0; c < width; ++c) {
-      const float v = static_cast<float>(p[c]);
-      a0[c] += w0 * v;
-      a1[c] += w1 * v;
-      a2[c] += w2 * v;
-      max_value[c] = std::max(max_value[c], p[c]);
-    }
+    accumulate(rows[k], width, pinv_[0][k], pinv_[1][k], pinv_[2][k], a0, a1, a2, max_value);
   }
   // The residual is summed from the differences rather than as sum(I^2) - a.(A^T I): the latter
   // cancels catastrophically in float at 16-bit intensities.
-  for (int c = 0; c < width; ++c) rss[c] = 0.0f;
-  for (int k = 0; k < n; ++k) {
-    const std::uint16_t* __restrict p = rows[k];
-    const float ck = cos_[k], sk = sin_[k];
-    for (int c = 0; c < width; ++c) {
-      const float d = static_cast<float>(p[c]) - (a0[c] + ck * a1[c] + sk * a2[c]);
-      rss[c] += d * d;
-    }
-  }
+  std::fill(rss, rss + width, 0.0f);
+  for (int k = 0; k < n; ++k) accumulateResidual(rows[k], width, cos_[k], sin_[k], a0, a1, a2, rss);
 }
 
 }  // namespace polscan::analysis

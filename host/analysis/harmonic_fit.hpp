@@ -7,6 +7,17 @@
 
 #include <opencv2/core.hpp>
 
+// The hot row loops are compiled twice, for AVX2 and the baseline, and picked at load time by CPU
+// feature (GCC ifunc; "arch=haswell" would test the CPU model and miss AMD parts): twice the vector
+// width where the CPU has it, still runs everywhere. Put it on definitions only; on a declaration
+// other translation units would reference the clones.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define POLSCAN_ANALYSIS_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define POLSCAN_ANALYSIS_HOT
+#endif
+
 namespace polscan::analysis {
 
 // The normal equations depend only on the angles, so their pseudo-inverse is computed once here and
@@ -27,6 +38,7 @@ class HarmonicFit {
 
   // Fits one image row. rows[k] points at the row of frame k (width samples each). Writes the
   // coefficients, the residual sum of squares and the per-pixel maximum over frames (saturation).
+  // (Multi-versioned at its definition only: see POLSCAN_ANALYSIS_HOT.)
   void fitRow(const std::uint16_t* const* rows, int width, float* a0, float* a1, float* a2,
               float* rss, std::uint16_t* max_value) const;
 

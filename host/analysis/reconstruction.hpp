@@ -28,6 +28,12 @@ RetardanceMap reconstruct(const polscan::Stack& stack, const polscan::Stack* bla
 RetardanceMap reconstruct(const polscan::Stack& stack, const polscan::Stack* blank,
                           const ReconstructionOptions& options);
 
+// Same, writing into `map` and reusing its buffers when the size matches: fresh 2048x2048 outputs
+// cost ~70 MB of first-touch page faults per field, often more than the fit itself. Buffers are
+// overwritten in place, so copies of the previous map's Mats (shallow) see the new data.
+void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
+                     const ReconstructionOptions& options, RetardanceMap& map);
+
 // Robust scale of the background retardance: median + 1.4826 * MAD over a subsample of the
 // unsaturated pixels. Crystals cover a small part of a field, so both statistics ignore them.
 double estimateNoiseFloor(const cv::Mat& retardance_nm, const cv::Mat& saturated);

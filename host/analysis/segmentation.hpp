@@ -35,9 +35,14 @@ struct Segmentation {
   double contrast_threshold = 0.0;
 };
 
-Segmentation segment(const RetardanceMap& map, const SegmentationOptions& options = {});
+// Full-size working images, kept between fields so a scan does not pay fresh allocations (and
+// their first-touch page faults) for every field.
+struct SegmentationScratch {
+  cv::Mat mask, excluded, blob, group, labels, stats, centroids;
+};
 
-// Robust 1-sigma of a relative-contrast image (MAD about zero over a subsample).
-double estimateContrastNoise(const cv::Mat& contrast);
+Segmentation segment(const RetardanceMap& map, const SegmentationOptions& options = {});
+Segmentation segment(const RetardanceMap& map, const SegmentationOptions& options,
+                     SegmentationScratch& scratch);
 
 }  // namespace polscan::analysis

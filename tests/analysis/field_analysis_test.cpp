@@ -208,6 +208,28 @@ TEST(FieldAnalysis, LargeStrongPlateIsUricAcidAndLargeModerateRectangleIsCholest
   }
 }
 
+TEST(FieldAnalysis, ReusedAnalyzerMatchesFreshCallsAcrossFieldsAndSizes) {
+  SceneSpec a = field();
+  a.shapes.push_back(shape(Kind::Rectangle, 80, 60, 16, 5, 30, 20, 30));
+  SceneSpec b = field(200, 100);
+  b.shapes.push_back(shape(Kind::Rectangle, 50, 50, 30, 3, 120, 120, 30));
+  b.shapes.push_back(shape(Kind::Rectangle, 150, 50, 16, 5, 0, 20, 0));
+  FieldAnalyzer analyzer;
+  for (const SceneSpec* spec : {&a, &b, &a}) {
+    const Stack st = testing::renderStack(*spec);
+    const FieldResult fresh = analyzeField(st, nullptr, 2, 10);
+    const FieldResult& reused = analyzer.analyze(st, nullptr, 2, 10);
+    ASSERT_EQ(reused.crystals.size(), fresh.crystals.size());
+    ASSERT_EQ(reused.crystals.size(), spec->shapes.size());
+    for (std::size_t i = 0; i < fresh.crystals.size(); ++i) {
+      EXPECT_EQ(reused.crystals[i].cls, fresh.crystals[i].cls);
+      EXPECT_EQ(reused.crystals[i].id, fresh.crystals[i].id);
+      EXPECT_DOUBLE_EQ(reused.crystals[i].x_um, fresh.crystals[i].x_um);
+    }
+    EXPECT_EQ(reused.map.retardance_nm.size(), cv::Size(spec->width, spec->height));
+  }
+}
+
 TEST(Classifier, ConfidenceIsAProbabilityAndAmbiguousFeaturesGoToReview) {
   CrystalFeatures f;
   f.length_um = 6;
