@@ -618,10 +618,9 @@ polscan_wire_Status Instrument::doAcquire(const polscan_wire_AcquireStack& cmd,
     const double ramp = static_cast<double>(sps) * sps / (2.0 * pc.accel_sps2);
     const auto run_up = static_cast<std::int32_t>(std::ceil(ramp)) + kFlyByRunMarginSteps;
     const std::int32_t start = nearestPolarizerSteps(modRev(st[0] - run_up));
-    for (std::uint32_t i = 0; i < n; ++i) next.steps[i] = start + run_up + (st[i] - st[0]);
+    for (std::uint32_t i = 0; i < n; ++i) next.steps[i] = modRev(st[i]);
     next.speed_sps = sps;
-    next.run_start = start;
-    next.run_end = next.steps[n - 1] + run_up;
+    next.run_length = run_up + (st[n - 1] - st[0]) + run_up;
     next.phase = AcqPhase::PreMove;
     axes_[0].startMove(start, 0);
   } else {
@@ -653,7 +652,7 @@ void Instrument::stepAcquisition() {
       if (pol.busy()) return;
       schedule_.armFlyBy(acq_.steps, acq_.count, acq_.exposure_ticks, acq_.strobe,
                          acq_.strobe_level);
-      pol.startMove(acq_.run_end, acq_.speed_sps);
+      pol.startMove(pol.position() + acq_.run_length, acq_.speed_sps);
       acq_.phase = AcqPhase::Run;
       return;
     case AcqPhase::Run:

@@ -77,14 +77,13 @@ class Instrument final : private link::ByteSink, private link::PayloadHandler {
     std::uint32_t stack_id = 0;
     std::uint32_t count = 0;
     double angles[config::kMaxAngles] = {};
-    std::int32_t steps[config::kMaxAngles] = {};  // fly-by: absolute; stop-and-go: in one turn
+    std::int32_t steps[config::kMaxAngles] = {};  // trigger step counts within one turn
     std::uint32_t exposure_ticks = 0;
     std::uint32_t settle_ticks = 0;
     bool strobe = false;
     float strobe_level = 1.0f;
     std::uint32_t speed_sps = 0;
-    std::int32_t run_start = 0;
-    std::int32_t run_end = 0;
+    std::int32_t run_length = 0;  // fly-by: run-up + first to last angle + run-out
     AcqPhase phase = AcqPhase::PreMove;
     std::uint32_t next = 0;
     std::uint32_t last_fire_tick = 0;

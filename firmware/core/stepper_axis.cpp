@@ -140,7 +140,13 @@ bool StepperAxis::tick(std::uint32_t now_tick) {
   phase_acc_ += v_;
   if (phase_acc_ < before && remaining_ > 0) {  // carry out of the accumulator: one step
     out_->step();
-    position_ = position_ + dir_;
+    std::int32_t pos = position_ + dir_;
+    // Rotary axes count within one turn, so turning one way for months cannot overflow.
+    if (config_.steps_per_rev > 0) {
+      if (pos >= config_.steps_per_rev) pos -= config_.steps_per_rev;
+      if (pos < 0) pos += config_.steps_per_rev;
+    }
+    position_ = pos;
     --remaining_;
     stepped = true;
   }

@@ -52,6 +52,8 @@ class StepperAxis {
   bool homing() const {
     return phase_ == Phase::Release || phase_ == Phase::Search || phase_ == Phase::Backoff;
   }
+  // Steps from home; rotary axes stay within [0, steps_per_rev) (homed) so targets passed to
+  // startMove are position() plus the signed distance to go.
   std::int32_t position() const { return position_; }
   bool homed() const { return homed_; }
   std::uint32_t stoppedTick() const { return stopped_tick_; }

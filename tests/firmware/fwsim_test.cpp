@@ -1,7 +1,10 @@
 // polscan-fwsim end to end: start the real executable, open its pty, ask GetInfo over frames.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -158,4 +161,30 @@ TEST(FwSim, AnswersGetInfoOnItsPtyAndSurvivesAReconnect) {
     EXPECT_STREQ(reply.result.info.serial_number, "SN-42");
   }
   EXPECT_EQ(sim.stop(), 0);  // clean exit on SIGTERM
+}
+
+TEST(FwSim, AnswersOnLoopbackTcpWhenAsked) {
+  SimProcess sim;
+  ASSERT_TRUE(sim.start({"--port", "0"}));
+  char line[256] = {};
+  ASSERT_NE(fgets(line, sizeof(line), sim.out), nullptr);  // the pty line
+  ASSERT_NE(fgets(line, sizeof(line), sim.out), nullptr);
+  const std::string prefix = "polscan-fwsim: tcp 127.0.0.1:";
+  const std::string text(line);
+  ASSERT_EQ(text.rfind(prefix, 0), 0u) << text;
+  const int port = std::stoi(text.substr(prefix.size()));
+  ASSERT_GT(port, 0);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  polscan_wire_Reply reply = polscan_wire_Reply_init_zero;
+  const bool ok = getInfo(fd, 7, reply);
+  close(fd);
+  ASSERT_TRUE(ok);
+  EXPECT_STREQ(reply.result.info.board, "sim");
+  EXPECT_EQ(reply.result.info.protocol_version, 1u);
+  EXPECT_EQ(sim.stop(), 0);
 }

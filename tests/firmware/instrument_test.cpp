@@ -426,3 +426,32 @@ TEST(Instrument, LimitSwitchHitGoesToSafeStateUntilHomed) {
   EXPECT_EQ(b.call(move(polscan_wire_Axis_AXIS_POLARIZER, 90.0)).status,
             polscan_wire_Status_STATUS_OK);
 }
+
+TEST(Instrument, IndexAwayFromItsStepCountIsMissedSteps) {
+  Bench b;
+  b.home(polscan_wire_Axis_AXIS_POLARIZER);
+  auto rotate = makeCommand(polscan_wire_HostMessage_rotate_tag);
+  rotate.command.rotate.angle_deg = 180.0;
+  ASSERT_EQ(b.call(rotate).status, polscan_wire_Status_STATUS_OK);
+  b.runUntil([&] { return b.idle(); }, 5'000'000);
+  // The bench's index is at 10 deg. Passing it forward with the count intact is fine...
+  rotate.command.rotate.angle_deg = 0.0;
+  ASSERT_EQ(b.call(rotate).status, polscan_wire_Status_STATUS_OK);
+  b.runUntil([&] { return b.idle(); }, 5'000'000);
+  rotate.command.rotate.angle_deg = 180.0;
+  ASSERT_EQ(b.call(rotate).status, polscan_wire_Status_STATUS_OK);
+  b.runUntil([&] { return b.idle(); }, 5'000'000);
+  EXPECT_TRUE(b.faults().empty());
+  // ...but after the rotor slipped 10 microsteps, the next forward pass is a fault.
+  b.pol.bump(10);
+  rotate.command.rotate.angle_deg = 0.0;  // forward to 360: the index at 10 deg not yet reached
+  ASSERT_EQ(b.call(rotate).status, polscan_wire_Status_STATUS_OK);
+  b.runUntil([&] { return b.idle(); }, 5'000'000);
+  rotate.command.rotate.angle_deg = 170.0;  // crosses the index turning forward
+  b.call(rotate);
+  b.runUntil([&] { return !b.faults().empty(); }, 5'000'000);
+  const auto faults = b.faults();
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_EQ(faults[0].code, polscan_wire_FaultCode_FAULT_MISSED_STEPS);
+  EXPECT_FALSE(b.status().axes[0].homed);
+}
