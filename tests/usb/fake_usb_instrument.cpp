@@ -38,6 +38,7 @@ FakeUsbInstrument::FakeUsbInstrument(Options options) : options_(std::move(optio
   syspath_ =
       "/sys/devices/usb" + std::to_string(options_.bus) + "/" + std::to_string(options_.bus) + "-1";
 
+  if (options_.backend) backend_ = options_.backend(options_.serial);
   // The testbed first: only then is the preload's mock environment active.
   testbed_ = umockdev_testbed_new();
   handler_ = umockdev_ioctl_base_new();
@@ -76,11 +77,15 @@ FakeUsbInstrument::FakeUsbInstrument(Options options) : options_(std::move(optio
       {
         std::lock_guard lock(mutex_);
         if (!unplugged_) {
-          link_.poll(nowUs());
+          if (backend_) {
+            backend_->poll(to_host_);
+          } else {
+            link_.poll(nowUs());
+          }
           pumpLocked();
         }
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   });
 }
@@ -227,7 +232,12 @@ void FakeUsbInstrument::submit(UMockdevIoctlClient* client, UMockdevIoctlData* a
   } else if (urb->type == USBDEVFS_URB_TYPE_BULK && urb->endpoint == options_.out_ep) {
     const auto n = static_cast<std::size_t>(urb->buffer_length);
     largest_out_ = std::max(largest_out_, n);
-    link_.receive(static_cast<const std::uint8_t*>(urb->buffer), n, nowUs());
+    const auto* bytes = static_cast<const std::uint8_t*>(urb->buffer);
+    if (backend_) {
+      backend_->fromHost(bytes, n, to_host_);
+    } else {
+      link_.receive(bytes, n, nowUs());
+    }
     urb->actual_length = urb->buffer_length;
     done_.push_back(urb_data);
   } else if (urb->type == USBDEVFS_URB_TYPE_BULK && urb->endpoint == options_.in_ep) {

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -15,12 +17,14 @@
 
 #include "polscan.pb.h"
 #include "proto/framing/reliable_link.hpp"
+#include "usb_device_backend.hpp"
 
 namespace polscan::testing {
 
 // Creates a umockdev testbed holding one USB device whose ioctls (SUBMITURB, REAPURBNDELAY,
-// DISCARDURB, ...) are answered here. Bulk OUT bytes feed a device-side ReliableLink; its
-// replies fill the bulk IN URBs. Must run under umockdev-wrapper. One instance per test.
+// DISCARDURB, ...) are answered here. Bulk OUT bytes feed a device-side ReliableLink with a
+// scripted responder (or a backend, e.g. the firmware core); its replies fill the bulk IN URBs.
+// Must run under umockdev-wrapper. One instance per test.
 class FakeUsbInstrument : link::ByteSink, link::PayloadHandler {
  public:
   struct Options {
@@ -31,6 +35,8 @@ class FakeUsbInstrument : link::ByteSink, link::PayloadHandler {
     std::uint16_t packet = 64;
     std::uint8_t bus = 1;
     std::uint8_t devnum = 2;
+    // When set, this answers instead of the scripted responder (received() then stays empty).
+    std::function<std::unique_ptr<UsbDeviceBackend>(const std::string& serial)> backend;
   };
 
   FakeUsbInstrument() : FakeUsbInstrument(Options{}) {}
@@ -77,6 +83,7 @@ class FakeUsbInstrument : link::ByteSink, link::PayloadHandler {
 
   std::mutex mutex_;  // the ioctl handler runs on umockdev's thread, the ticker on its own
   link::ReliableLink link_{*this, *this, 0x42};
+  std::unique_ptr<UsbDeviceBackend> backend_;
   std::deque<UMockdevIoctlData*> in_urbs_;  // submitted bulk IN URBs waiting for data (owned)
   std::deque<UMockdevIoctlData*> done_;     // finished URBs waiting to be reaped (owned)
   std::deque<std::uint8_t> to_host_;
@@ -86,7 +93,7 @@ class FakeUsbInstrument : link::ByteSink, link::PayloadHandler {
   bool unplugged_ = false;
 
   std::atomic<bool> stop_{false};
-  std::thread ticker_;  // retransmits of the device-side link
+  std::thread ticker_;  // retransmits of the device-side link, the backend's timers
 };
 
 }  // namespace polscan::testing

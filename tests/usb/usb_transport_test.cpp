@@ -13,6 +13,9 @@
 
 #include "device/device_client.hpp"
 #include "fake_usb_instrument.hpp"
+#ifdef POLSCAN_USB_TEST_FW_CORE
+#include "firmware_backend.hpp"
+#endif
 #include "transport/usb_discovery.hpp"
 #include "transport/usb_transport.hpp"
 
@@ -265,3 +268,35 @@ TEST(UsbTransport, PermissionDeniedNamesTheUdevRules) {
 
 }  // namespace
 }  // namespace polscan
+
+#ifdef POLSCAN_USB_TEST_FW_CORE
+namespace polscan {
+namespace {
+
+// "Its URBs answered by the firmware sim's core": the real dispatch and nanopb codec.
+TEST(UsbTransport, FirmwareCoreBehindTheUrbs) {
+  FakeUsbInstrument::Options options;
+  options.serial = "PS-0042";
+  options.backend = testing::makeFirmwareBackend;
+  FakeUsbInstrument fake(options);
+  DeviceClient client(usbFactory("usb:PS-0042"));
+  const wire::Info info = client.getInfo();
+  EXPECT_EQ(info.board(), "usb-fw");
+  EXPECT_EQ(info.serial_number(), "PS-0042");
+  EXPECT_GT(info.ByteSizeLong(), 64u);  // the reply spans several IN packets
+  client.setLed(0.25f);
+  EXPECT_FLOAT_EQ(client.getStatus().led_level(), 0.25f);
+  // 64 angles (> 512 bytes in one frame) decode on the device: refused for a reason of its own.
+  StackRequest request;
+  for (int i = 0; i < 64; ++i) request.angles_deg.push_back(i * 5.5);
+  try {
+    client.acquireStack(request);
+    FAIL() << "an unhomed instrument accepted a stack";
+  } catch (const DeviceError& e) {
+    EXPECT_EQ(e.status(), wire::STATUS_NOT_HOMED) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace polscan
+#endif
