@@ -32,12 +32,31 @@ std::vector<fs::path> findStackFolders(const fs::path& dir) {
 void ReportBuilder::addField(const Stack& stack) {
   std::optional<Stack> blank;
   if (stack.blank) blank = readStackFolder(*stack.blank);
-  const int first_id = static_cast<int>(report_.crystals.size()) + 1;
-  analysis::FieldResult result =
-      analysis::analyzeField(stack, blank ? &*blank : nullptr, report_.fields, first_id);
-  for (auto& c : result.crystals) report_.crystals.push_back(c);
-  for (int id : result.needs_review) report_.needs_review.push_back(id);
-  ++report_.fields;
+  const analysis::FieldResult result =
+      analysis::analyzeField(stack, blank ? &*blank : nullptr, fields_, 1);
+  std::vector<FieldCrystal> field;
+  for (const CrystalRecord& c : result.crystals) {
+    FieldCrystal fc{c, false, false};
+    fc.touches_border = std::find(result.touching_border.begin(), result.touching_border.end(),
+                                  c.id) != result.touching_border.end();
+    fc.needs_review = std::find(result.needs_review.begin(), result.needs_review.end(), c.id) !=
+                      result.needs_review.end();
+    field.push_back(fc);
+  }
+  mergeField(crystals_, field);
+  ++fields_;
+}
+
+Report ReportBuilder::report() const {
+  Report r;
+  r.sample = sample_;
+  r.fields = fields_;
+  for (const FieldCrystal& c : crystals_) {
+    r.crystals.push_back(c.record);
+    r.crystals.back().id = static_cast<int>(r.crystals.size());
+    if (c.needs_review) r.needs_review.push_back(r.crystals.back().id);
+  }
+  return r;
 }
 
 }  // namespace polscan

@@ -7,22 +7,26 @@
 
 #include "common/stack.hpp"
 #include "io/report.hpp"
+#include "scan/overlap_merge.hpp"
 
 namespace polscan {
 
 // Finds stack folders: dir itself if it holds stack.json, else its sub-folders that do (sorted).
 std::vector<std::filesystem::path> findStackFolders(const std::filesystem::path& dir);
 
-// Analyses each stack (with its blank, if the stack names one) and numbers crystals 1..n.
-// Throws with the folder's name on bad input.
+// Analyses each stack (with its blank, if the stack names one), counts crystals on field
+// overlaps once, and numbers them 1..n in order of first sighting.
 class ReportBuilder {
  public:
-  explicit ReportBuilder(std::string sample) { report_.sample = std::move(sample); }
+  explicit ReportBuilder(std::string sample) : sample_(std::move(sample)) {}
   void addField(const Stack& stack);
-  const Report& report() const { return report_; }
+  Report report() const;
+  std::size_t crystalCount() const { return crystals_.size(); }
 
  private:
-  Report report_;
+  std::string sample_;
+  int fields_ = 0;
+  std::vector<FieldCrystal> crystals_;
 };
 
 }  // namespace polscan

@@ -51,7 +51,8 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
     if (ec) {
       throw std::runtime_error("cannot create " + opt->out + ": " + ec.message());
     }
-    InstrumentOptions io{global.device};
+    InstrumentOptions io;
+    io.device = global.device;
     io.slide = opt->slide;
     InstrumentSession session(io);
     session.homeAll();

@@ -46,8 +46,9 @@ void addAnalyzeCommand(CLI::App& app, GlobalOptions&) {
       builder.addField(readStackFolder(folders[i]));
       progress.update(static_cast<int>(i + 1), folders[i].filename().string());
     }
-    printReportTable(builder.report(), std::cout);
-    writeReport(builder.report(), out / "report.json");
+    const Report report = builder.report();
+    printReportTable(report, std::cout);
+    writeReport(report, out / "report.json");
     std::cout << "Report written to " << (out / "report.json").string() << "\n";
   });
 }

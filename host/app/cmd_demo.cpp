@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "acquisition/stack_acquirer.hpp"
 #include "app/analysis_job.hpp"
@@ -74,12 +75,13 @@ void addDemoCommand(CLI::App& app, GlobalOptions& global) {
     fs::create_directories(out, ec);
     if (ec)
       throw std::runtime_error("cannot create output folder " + out.string() + ": " + ec.message());
-    InstrumentOptions io{global.device};
+    InstrumentOptions io;
+    io.device = global.device;
     InstrumentSession session(io);
     const wire::Info info = session.device().getInfo();
     std::cout << "Instrument: " << info.board() << " firmware " << info.firmware_version()
               << " (serial " << info.serial_number() << ") on " << session.device().describe()
-              << "\n";
+              << std::endl;  // before the progress lines on stderr
     session.homeAll();
     session.device().setLed(0.8f);
 
@@ -103,18 +105,19 @@ void addDemoCommand(CLI::App& app, GlobalOptions& global) {
       ++k;
       progress.update(k, "field at (" + std::to_string(static_cast<int>(x)) + ", " +
                              std::to_string(static_cast<int>(y)) + ") um, " +
-                             std::to_string(builder.report().crystals.size()) + " crystals so far");
+                             std::to_string(builder.crystalCount()) + " crystals so far");
     }
     session.device().setLed(0.0f);
 
     std::cout << "\n";
-    printReportTable(builder.report(), std::cout);
-    writeReport(builder.report(), out / "report.json");
+    const Report report = builder.report();
+    printReportTable(report, std::cout);
+    writeReport(report, out / "report.json");
     {
       std::ofstream truth(out / "truth.json");
       truth << twin::groundTruthJson(slide).dump(2) << "\n";
     }
-    printTruthComparison(slide, builder.report(), io.camera, std::cout);
+    printTruthComparison(slide, report, io.camera, std::cout);
     std::cout << "\nReport written to " << (out / "report.json").string() << "\n";
   });
 }

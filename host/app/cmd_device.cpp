@@ -3,6 +3,7 @@
 
 #include "app/commands.hpp"
 #include "app/instrument_session.hpp"
+#include "transport/usb_discovery.hpp"
 
 namespace polscan {
 
@@ -40,10 +41,30 @@ void addDeviceCommands(CLI::App& app, GlobalOptions& global) {
   auto* device = app.add_subcommand("device", "Talk to the instrument's firmware");
   device->require_subcommand(1);
 
+  auto* list = device->add_subcommand(
+      "list",
+      "List connected instruments (polscan USB devices and serial ports) with the "
+      "address to pass to --device");
+  list->callback([] {
+    const auto found = listInstruments();
+    if (found.empty()) {
+      std::cout << "No instrument found (no polscan USB device 1209:7a50, no serial port).\n"
+                   "The firmware simulator needs none: use --device sim.\n";
+      return;
+    }
+    for (const auto& c : found) {
+      std::cout << "  " << c.address << "  " << c.description;
+      if (!c.problem.empty()) std::cout << "  [" << c.problem << "]";
+      std::cout << "\n";
+    }
+  });
+
   auto* info = device->add_subcommand(
       "info", "Print firmware and protocol versions, capabilities and axis limits");
   info->callback([&global] {
-    InstrumentSession session(InstrumentOptions{global.device});
+    InstrumentOptions io;
+    io.device = global.device;
+    InstrumentSession session(io);
     printInfo(session.device().getInfo(), session.device().describe());
   });
 
@@ -54,7 +75,9 @@ void addDeviceCommands(CLI::App& app, GlobalOptions& global) {
       ->check(CLI::IsMember({"polarizer", "x", "y", "z", "all"}))
       ->capture_default_str();
   home->callback([&global] {
-    InstrumentSession session(InstrumentOptions{global.device});
+    InstrumentOptions io;
+    io.device = global.device;
+    InstrumentSession session(io);
     if (axis_name == "all") {
       session.homeAll();
     } else {

@@ -15,5 +15,6 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global);
 void addAnalyzeCommand(CLI::App& app, GlobalOptions& global);
 void addDemoCommand(CLI::App& app, GlobalOptions& global);
 void addSlideCommands(CLI::App& app, GlobalOptions& global);
+void addEvalCommand(CLI::App& app, GlobalOptions& global);
 
 }  // namespace polscan

@@ -1,6 +1,7 @@
 // FwsimProcess: posix_spawn with stdout on a pipe; the first line names the pty.
 #include "app/fwsim_process.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>

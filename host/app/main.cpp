@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", global.verbose, "Log every protocol message to stderr")
       ->trigger_on_parse();
   app.add_option("-d,--device", global.device,
-                 "Instrument: 'sim' starts the firmware simulator; or serial:/dev/ttyACM0, a "
+                 "Instrument: 'sim' starts the firmware simulator; or usb, usb:SERIAL, "
+                 "serial:/dev/ttyACM0, a "
                  "device path, tcp:HOST:PORT")
       ->capture_default_str();
   polscan::addDeviceCommands(app, global);
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   polscan::addAnalyzeCommand(app, global);
   polscan::addDemoCommand(app, global);
   polscan::addSlideCommands(app, global);
+  polscan::addEvalCommand(app, global);
 
   auto logger = spdlog::stderr_color_mt("polscan");
   spdlog::set_default_logger(logger);

@@ -24,12 +24,10 @@ void VirtualCamera::onTrigger(const TriggerEvent& pulse) {
   {
     std::lock_guard lock(mutex_);
     const int n = pulses_since_arm_++;
-    if (n == config_.drop_frame) {
-      ++sequence_;  // the camera counted the exposure but the frame never arrived
-      return;
-    }
-    pulses_.push_back(pulse);
-    if (n == config_.extra_frame) pulses_.push_back(pulse);
+    const std::uint64_t sequence = sequence_++;
+    if (n == config_.drop_frame) return;  // exposed and counted, but the frame never arrived
+    pulses_.push_back(Exposure{pulse, sequence});
+    if (n == config_.extra_frame) pulses_.push_back(Exposure{pulse, sequence});
   }
   cv_.notify_all();
 }
@@ -41,9 +39,9 @@ std::optional<Frame> VirtualCamera::waitFrame(std::chrono::milliseconds timeout)
   {
     std::unique_lock lock(mutex_);
     if (!cv_.wait_for(lock, timeout, [&] { return !pulses_.empty(); })) return std::nullopt;
-    pulse = pulses_.front();
+    pulse = pulses_.front().pulse;
+    sequence = pulses_.front().sequence;
     pulses_.pop_front();
-    sequence = sequence_++;
     exposure_us = exposure_us_;
   }
   twin::FieldRequest request;

@@ -45,7 +45,11 @@ class VirtualCamera final : public Camera {
   VirtualCameraConfig config_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<TriggerEvent> pulses_;
+  struct Exposure {
+    TriggerEvent pulse;
+    std::uint64_t sequence;  // counted when the trigger arrives, as a real camera does
+  };
+  std::deque<Exposure> pulses_;
   std::uint32_t exposure_us_ = 10000;
   int pulses_since_arm_ = 0;
   std::uint64_t sequence_ = 1000;  // real cameras do not start at 0 either

@@ -5,12 +5,16 @@
 
 #include "transport/serial_transport.hpp"
 #include "transport/socket_transport.hpp"
+#include "transport/usb_discovery.hpp"
 
 namespace polscan {
 
 std::unique_ptr<Transport> openTransport(boost::asio::io_context& io, const std::string& address) {
   const std::string usage =
-      "expected serial:/dev/ttyXXX, a device path, or tcp:HOST:PORT; got '" + address + "'";
+      "expected usb, usb:SERIAL, usb:BUS:ADDR, serial:/dev/ttyXXX, a device path, or "
+      "tcp:HOST:PORT; got '" +
+      address + "'";
+  if (address == "usb" || address.starts_with("usb:")) return openUsbTransport(io, address);
   if (address.starts_with("serial:")) {
     return std::make_unique<SerialTransport>(io, address.substr(7));
   }

@@ -10,7 +10,8 @@
 
 namespace polscan {
 
-// Accepted forms: "serial:/dev/ttyACM0", a bare path "/dev/pts/3", "tcp:HOST:PORT".
+// Accepted forms: "usb", "usb:SERIAL", "usb:BUS:ADDR", "serial:/dev/ttyACM0", a bare path
+// "/dev/pts/3", "tcp:HOST:PORT".
 // Throws TransportError with the accepted forms when the address is not understood.
 std::unique_ptr<Transport> openTransport(boost::asio::io_context& io, const std::string& address);
 

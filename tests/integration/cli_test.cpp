@@ -10,24 +10,24 @@
 namespace fs = std::filesystem;
 
 namespace {
-struct Run {
+struct CliResult {
   int status;
   std::string output;  // stdout and stderr
 };
 
-Run run(const std::string& args) {
+CliResult runPolscan(const std::string& args) {
   const std::string cmd = std::string(POLSCAN_EXE) + " " + args + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[512];
   while (p != nullptr && std::fgets(buf, sizeof(buf), p)) out += buf;
   const int rc = p != nullptr ? ::pclose(p) : -1;
-  return Run{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+  return CliResult{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
 }
 
 fs::path tempDir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("polscan_cli_" + name + "_" +
-                                                  std::to_string(::getpid()));
+  const fs::path d =
+      fs::temp_directory_path() / ("polscan_cli_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(d);
   return d;
 }
@@ -35,7 +35,7 @@ fs::path tempDir(const std::string& name) {
 
 TEST(Cli, DemoWritesAReportWithCppdAndCalciumOxalate) {
   const fs::path out = tempDir("demo");
-  const Run r = run("demo --out " + out.string());
+  const CliResult r = runPolscan("demo --out " + out.string());
   ASSERT_EQ(r.status, 0) << r.output;
   std::ifstream in(out / "report.json");
   ASSERT_TRUE(in.good()) << r.output;
@@ -53,7 +53,7 @@ TEST(Cli, DemoWritesAReportWithCppdAndCalciumOxalate) {
 
   // `analyze` re-reads the saved stacks and finds the same crystals.
   const fs::path again = out / "again";
-  const Run a = run("analyze " + out.string() + " --out " + again.string());
+  const CliResult a = runPolscan("analyze " + out.string() + " --out " + again.string());
   ASSERT_EQ(a.status, 0) << a.output;
   std::ifstream in2(again / "report.json");
   const auto report2 = nlohmann::json::parse(in2);
@@ -62,7 +62,7 @@ TEST(Cli, DemoWritesAReportWithCppdAndCalciumOxalate) {
 }
 
 TEST(Cli, AnalyzeOfAMissingFolderSaysSo) {
-  const Run r = run("analyze /no/such/stack");
+  const CliResult r = runPolscan("analyze /no/such/stack");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("/no/such/stack: no such folder"), std::string::npos) << r.output;
 }
@@ -70,7 +70,7 @@ TEST(Cli, AnalyzeOfAMissingFolderSaysSo) {
 TEST(Cli, AcquireIntoAnUncreatableFolderIsAClearError) {
   const fs::path file = tempDir("notadir");
   std::ofstream(file) << "x";
-  const Run r = run("acquire --angles 4 --out " + (file / "stack").string());
+  const CliResult r = runPolscan("acquire --angles 4 --out " + (file / "stack").string());
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("cannot create " + (file / "stack").string()), std::string::npos)
       << r.output;
@@ -78,13 +78,13 @@ TEST(Cli, AcquireIntoAnUncreatableFolderIsAClearError) {
 }
 
 TEST(Cli, HelpExplainsEverySubcommand) {
-  for (const char* sub : {"device info", "device home", "acquire", "analyze", "demo",
-                          "slide make"}) {
-    const Run r = run(std::string(sub) + " --help");
+  for (const char* sub :
+       {"device info", "device home", "acquire", "analyze", "demo", "slide make"}) {
+    const CliResult r = runPolscan(std::string(sub) + " --help");
     EXPECT_EQ(r.status, 0) << sub;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub << ": " << r.output;
   }
-  const Run bad = run("acquire --angles 2 --out x");
+  const CliResult bad = runPolscan("acquire --angles 2 --out x");
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.output.find("--angles"), std::string::npos) << bad.output;
 }

@@ -1,0 +1,54 @@
+// `polscan eval`: scores the analysis pipeline on virtual slides rendered by the optical twin.
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+
+#include "app/commands.hpp"
+#include "app/progress.hpp"
+#include "eval/evaluation.hpp"
+
+namespace polscan {
+
+void addEvalCommand(CLI::App& app, GlobalOptions&) {
+  auto cfg = std::make_shared<eval::EvalConfig>();
+  auto json_path = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(
+      "eval",
+      "Evaluate crystal detection and identification on generated virtual slides (twin renderer "
+      "at equally spaced polarizer angles, no firmware): confusion matrix, sensitivity, "
+      "precision, false crystals per 100 fields, speed");
+  cmd->add_option("--slides", cfg->slides, "Number of virtual slides")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--seed", cfg->seed, "Random seed (same seed, same slides and noise)")
+      ->capture_default_str();
+  cmd->add_option("--fields-per-slide", cfg->fields_per_slide, "Fields analysed per slide")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--sample", cfg->sample, "Slide recipe: synovial, urine or mixed (all classes)")
+      ->check(CLI::IsMember({"synovial", "urine", "mixed"}))
+      ->capture_default_str();
+  cmd->add_option("--angles", cfg->angles, "Polarizer angles per stack (equally spaced)")
+      ->check(CLI::Range(3, 64))
+      ->capture_default_str();
+  cmd->add_option("--json", *json_path, "Also write the figures to this JSON file");
+  cmd->callback([cfg, json_path] {
+    Progress progress("eval", cfg->slides * cfg->fields_per_slide);
+    const eval::EvalResult result = eval::runEvaluation(*cfg, [&](int done, int total) {
+      // One line per ~5% keeps logs readable on long runs.
+      const int step = std::max(1, total / 20);
+      if (done % step == 0 || done == total) progress.update(done, "fields");
+    });
+    std::cout << eval::formatReport(result);
+    if (!json_path->empty()) {
+      std::ofstream f(*json_path);
+      if (!f) throw std::runtime_error("eval: cannot write " + *json_path);
+      f << eval::toJson(result).dump(2) << "\n";
+      if (!f) throw std::runtime_error("eval: write failed: " + *json_path);
+      std::cout << "Wrote " << *json_path << "\n";
+    }
+  });
+}
+
+}  // namespace polscan
