@@ -43,6 +43,11 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
   // (137 nm at 546 nm) or pixels sit at the fold. Weak crystals cannot get there.
   const double strong =
       f.fold_fraction > 0.05 ? std::max(peak / quarter_wave, 0.9) : peak / quarter_wave;
+  // Absorption of the crystal itself (I0 below the local background): uric acid is yellow-brown,
+  // CPPD, calcium oxalate and cholesterol are colourless. Soft: refraction at edges darkens small
+  // crystals a little.
+  const double absorbing = above(-f.intensity_contrast, 0.07, 0.015);
+  const double clear = 0.5 * below(-f.intensity_contrast, 0.07, 0.015);
   switch (c) {
     case CrystalClass::CPPD:
       // Weak (1 um thick x ~0.01-0.03 -> 10-30 nm; < ~40 nm), positive elongation, rhomboids and
@@ -50,7 +55,7 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
       return below(mean, 40.0, 6.0) + below(strong, 0.6, 0.06) + 2.0 * positiveElongation(f) +
              sizeWithin(f.length_um, 2.0, 20.0) + sizeWithin(f.width_um, 0.7, 5.0) +
              within(std::log(aspect), std::log(1.3), std::log(7.0), 0.2) +
-             above(f.solidity, 0.8, 0.05) + above(f.rectangularity, 0.55, 0.06);
+             above(f.solidity, 0.8, 0.05) + above(f.rectangularity, 0.55, 0.06) + clear;
     case CrystalClass::MSU:
       // Strong (0.5-1 um thick x ~0.3 -> 150-300 nm, at or past the fold), negative elongation
       // (fast axis along the needle), needles: aspect > ~4, 2-40 um long, ~0.5-2 um wide.
@@ -64,27 +69,40 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
           below(std::log(aspect), std::log(2.5), 0.2) + below(f.rectangularity, 0.9, 0.04);
       const double dumbbell = below(f.waist, 0.75, 0.06);
       return above(strong, 0.55, 0.06) + std::max(ovoid, dumbbell) +
-             sizeWithin(f.length_um, 3.0, 20.0) + 0.5 * positiveElongation(f);
+             sizeWithin(f.length_um, 3.0, 20.0) + 0.5 * positiveElongation(f) + clear;
     }
-    case CrystalClass::CaOxDihydrate:
-      // Weak (0.021; near zero looking down c), tetragonal bipyramid "envelope": square outline
-      // with an X of facets whose slow axes alternate; 5-40 um.
-      return below(mean, 40.0, 6.0) + below(strong, 0.6, 0.06) +
-             below(std::log(aspect), std::log(1.4), 0.1) + above(f.x_pattern, 0.35, 0.08) +
-             sizeWithin(f.length_um, 5.0, 40.0) + above(f.solidity, 0.85, 0.05);
-    case CrystalClass::UricAcid:
-      // Very strong (0.31): most of the plate at the fold; rhomboid plates/barrels 5-50 um,
-      // broad (not needles), convex outlines without a waist (that would be a CaOx dumbbell).
-      return above(f.fold_fraction, 0.4, 0.08) + above(mean, 0.7 * quarter_wave, 8.0) +
-             sizeWithin(f.length_um, 5.0, 50.0) + above(f.width_um, 4.0, 0.8) +
-             below(std::log(aspect), std::log(3.0), 0.2) + above(f.solidity, 0.85, 0.04) +
-             above(f.waist, 0.75, 0.06);
+    case CrystalClass::CaOxDihydrate: {
+      // Weddellite (0.021, near zero looking down c): weak. A tetragonal bipyramid seen as an
+      // "envelope": a near-square outline, 5-40 um, thickest at the apex (retardance falls from
+      // the centre to the rim) and four triangular facets between the diagonals whose pairs show
+      // different retardance or slow axes (the X). A weak envelope's thin rims drop under the
+      // threshold, so neither the fill nor the solidity of the outline is required.
+      const double facets =
+          std::max(above(f.x_pattern, 0.35, 0.08), above(f.facet_contrast, 0.12, 0.04));
+      return below(strong, 0.8, 0.06) + below(std::log(f.box_aspect), std::log(1.45), 0.1) +
+             sizeWithin(f.length_um, 5.0, 40.0) + 1.5 * facets +
+             1.5 * above(f.centre_peak, 1.12, 0.04) + clear;
+    }
+    case CrystalClass::UricAcid: {
+      // Very strong (0.31, several hundred nm): at a single wavelength sin(delta) folds, so a
+      // plate of even thickness can read anywhere from 0 to the quarter-wave cap. Two cues
+      // survive the fold: pixels at the cap, and the yellow-brown colour (uric acid absorbs
+      // where the other crystals are clear). Rhomboid plates/barrels 5-50 um, broad (not
+      // needles), convex outlines without a waist (that would be a CaOx dumbbell).
+      const double strong_plate =
+          above(f.fold_fraction, 0.4, 0.08) + above(mean, 0.7 * quarter_wave, 8.0);
+      return std::max(strong_plate, 2.0 * absorbing) + sizeWithin(f.length_um, 5.0, 50.0) +
+             above(f.width_um, 4.0, 0.8) + below(std::log(aspect), std::log(3.0), 0.2) +
+             above(f.solidity, 0.85, 0.04) + above(f.waist, 0.75, 0.06);
+    }
     case CrystalClass::Cholesterol:
-      // Large, flat, thin rectangular plates (notched corner): moderate, fairly uniform
-      // retardance, 10-100 um, broad and box-like.
+      // Large, flat, thin rectangular plates (right-angle corners, a notched corner): moderate
+      // retardance that is uniform over the plate (no apex, no facets), 10-100 um, box-like.
       return within(mean, 5.0, 0.8 * quarter_wave, 6.0) + below(f.fold_fraction, 0.3, 0.08) +
-             sizeWithin(f.length_um, 10.0, 100.0) + above(f.width_um, 8.0, 1.5) +
-             above(f.rectangularity, 0.8, 0.04) + below(std::log(aspect), std::log(3.0), 0.2);
+             sizeWithin(f.length_um, 10.0, 100.0) + above(f.width_um, 6.0, 1.5) +
+             above(f.box_fill, 0.85, 0.03) + below(std::log(f.box_aspect), std::log(3.0), 0.2) +
+             1.5 * below(f.centre_peak, 1.12, 0.04) + 1.5 * below(f.facet_contrast, 0.1, 0.03) +
+             clear;
     default:
       return -1e9;
   }
@@ -95,13 +113,35 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
 Classification classify(const CrystalFeatures& f, const ClassifierOptions& options) {
   Classification out;
   if (!f.birefringent) {
-    // Intensity path: the only claim is "a particle with no measurable retardance". Confidence
-    // rises with the absorption contrast over the detection threshold (~0.06); polarized light
-    // alone never names apatite.
+    // Intensity path: a particle with no measurable retardance. Polarized light alone never names
+    // apatite: the claim is "non-birefringent particle" (basic calcium phosphate clumps are the
+    // clinically relevant ones), and it is made only for what does not look like a cell or a
+    // bubble. Leukocytes are round, smooth discs of 7-15 um; bubbles are dark rings with a clear
+    // centre; apatite clumps are lumpy, irregular aggregates of 1-65 um.
+    const double aspect = std::log(std::max(f.aspect, 1.0));
+    const double cell = above(f.ellipse_fit, 0.9, 0.015) + below(aspect, std::log(1.3), 0.08) +
+                        sizeWithin(f.length_um, 6.0, 20.0, 0.12) + below(f.hollowness, 0.15, 0.05) +
+                        above(-f.intensity_contrast, 0.02, 0.01);
+    const double bubble = 2.0 * above(f.hollowness, 0.3, 0.06) + above(f.length_um, 8.0, 2.0);
+    const double clump = sizeWithin(f.length_um, 1.0, 65.0) + below(aspect, std::log(2.2), 0.15) +
+                         below(f.hollowness, 0.3, 0.06) +
+                         std::max(below(f.ellipse_fit, 0.9, 0.015), below(f.length_um, 5.0, 0.8));
+    const double t = options.temperature;
+    const double top = std::max({cell, bubble, clump});
+    const double p_cell = std::exp((cell - top) / t), p_bubble = std::exp((bubble - top) / t);
+    const double p_clump = std::exp((clump - top) / t);
+    const double p_nb = p_clump / (p_cell + p_bubble + p_clump);
+    // Detection confidence: absorption contrast over the threshold (~0.06) and a readable size.
     const double c = std::abs(f.intensity_contrast);
-    out.best = CrystalClass::NonBirefringent;
-    out.confidence = 1.0 / (1.0 + std::exp(-(c - 0.06) / 0.02)) * 1.0 /
-                     (1.0 + std::exp(-(f.length_um - 1.5) / 0.5));
+    const double detect = 1.0 / (1.0 + std::exp(-(c - 0.06) / 0.02)) * 1.0 /
+                          (1.0 + std::exp(-(f.length_um - 1.5) / 0.5));
+    if (p_nb >= 0.5) {
+      out.best = CrystalClass::NonBirefringent;
+      out.confidence = p_nb * detect;
+    } else {
+      out.best = CrystalClass::Artefact;
+      out.confidence = 1.0 - p_nb;
+    }
   } else {
     const double qw = options.wavelength_nm / 4.0;
     double best = -1e300;

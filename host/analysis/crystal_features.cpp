@@ -156,6 +156,16 @@ CrystalFeatures measureRegion(const Region& region, const RetardanceMap& map,
     const cv::Mat ring = grown & ~big;
     const double bg = cv::mean(map.intensity(outer), ring)[0];
     f.intensity_contrast = bg > 0 ? (sum_i / n) / bg - 1.0 : 0.0;
+    // Texture of the interior (edges excluded: the outline's own contrast is not texture).
+    {
+      cv::Mat core;
+      cv::erode(big, core, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(5, 5)));
+      if (bg > 0 && cv::countNonZero(core) >= 8) {
+        cv::Scalar mean, sd;
+        cv::meanStdDev(map.intensity(outer), mean, sd, core);
+        f.intensity_texture = sd[0] / bg;
+      }
+    }
     // Focus: mean gradient magnitude on the region's edge relative to its level. Retardance for
     // birefringent regions, I0 for the absorption path.
     cv::Mat src = region.birefringent ? map.retardance_nm(outer) : map.intensity(outer);
@@ -170,10 +180,11 @@ CrystalFeatures measureRegion(const Region& region, const RetardanceMap& map,
     f.focus = level > 0 ? cv::mean(mag, edge)[0] / level : 0.0;
   }
 
-  // Solidity from the outline polygon and its convex hull (both through pixel centres).
+  // Solidity from the outline polygon and its convex hull (both through pixel centres); the same
+  // outline gives the minimum-area rectangle and the hole-filled area.
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(region.mask.clone(), contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
   {
-    std::vector<std::vector<cv::Point>> contours;
-    cv::findContours(region.mask.clone(), contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
     double area = 0.0, hull_area = 0.0;
     for (const auto& ct : contours) {
       std::vector<cv::Point> hull;
@@ -182,6 +193,71 @@ CrystalFeatures measureRegion(const Region& region, const RetardanceMap& map,
       hull_area += cv::contourArea(hull);
     }
     f.solidity = hull_area > 1.0 ? std::clamp(area / hull_area, 0.0, 1.0) : 1.0;
+    cv::Mat filled = cv::Mat::zeros(region.mask.size(), CV_8U);
+    cv::drawContours(filled, contours, -1, cv::Scalar(255), cv::FILLED);
+    const int n_filled = cv::countNonZero(filled);
+    f.hollowness =
+        n_filled > 0 ? std::clamp(1.0 - static_cast<double>(n) / n_filled, 0.0, 1.0) : 0.0;
+  }
+
+  // Smoothness: overlap with the ellipse of the same second moments (uniform ellipse: variance
+  // along a semi-axis a is a^2 / 4).
+  {
+    const double mu20 = mo.mu20 / m00, mu02 = mo.mu02 / m00, mu11 = mo.mu11 / m00;
+    const double tr = 0.5 * (mu20 + mu02);
+    const double det = std::sqrt(std::max(0.0, 0.25 * (mu20 - mu02) * (mu20 - mu02) + mu11 * mu11));
+    const double ea = 2.0 * std::sqrt(std::max(tr + det, 0.0));
+    const double eb = 2.0 * std::sqrt(std::max(tr - det, 0.0));
+    cv::Mat ell = cv::Mat::zeros(region.mask.size(), CV_8U);
+    cv::ellipse(ell,
+                cv::RotatedRect(cv::Point2f(lcx, lcy), cv::Size2f(2 * ea, 2 * eb),
+                                static_cast<float>(theta_img / kDeg)),
+                cv::Scalar(255), cv::FILLED);
+    const int inter = cv::countNonZero(ell & region.mask);
+    const int uni = cv::countNonZero(ell | region.mask);
+    f.ellipse_fit = uni > 0 ? static_cast<double>(inter) / uni : 1.0;
+  }
+
+  // Minimum-area rectangle: box fill, box aspect, and the thickness profile and facets in its
+  // frame (mask-local image coordinates, rows down).
+  if (!contours.empty()) {
+    std::vector<cv::Point> outline;
+    for (const auto& ct : contours) outline.insert(outline.end(), ct.begin(), ct.end());
+    const cv::RotatedRect rr = cv::minAreaRect(outline);
+    // Contours run through pixel centres: one pixel more spans the region.
+    const double rw = rr.size.width + 1.0, rh = rr.size.height + 1.0;
+    f.box_fill = std::clamp(n / (rw * rh), 0.0, 1.0);
+    f.box_aspect = std::max(rw, rh) / std::max(std::min(rw, rh), 1.0);
+    const double ra = rr.angle * kDeg, cr = std::cos(ra), sr = std::sin(ra);
+    const double half_a = rw / 2.0, half_b = rh / 2.0;
+    double core = 0.0, rim = 0.0, pair[2] = {0.0, 0.0};
+    int n_core = 0, n_rim = 0, n_pair[2] = {0, 0};
+    for (const Pt& p : pts) {
+      const double x = lcx + p.dx - rr.center.x, y = lcy - p.dy - rr.center.y;
+      const double ru = std::abs(x * cr + y * sr) / half_a;
+      const double rv = std::abs(-x * sr + y * cr) / half_b;
+      const double rad = std::max(ru, rv);
+      if (rad < 0.5) {
+        core += p.ret;
+        ++n_core;
+      } else if (rad < 0.85) {
+        rim += p.ret;
+        ++n_rim;
+      }
+      // The centre belongs to every facet and the outermost band is blurred: leave both out.
+      if (rad > 0.15 && rad < 0.85) {
+        const int k = ru >= rv ? 0 : 1;
+        pair[k] += p.ret;
+        ++n_pair[k];
+      }
+    }
+    if (n_core >= 4 && n_rim >= 4 && rim > 0.0) {
+      f.centre_peak = (core / n_core) / (rim / n_rim);
+    }
+    if (n_pair[0] >= 4 && n_pair[1] >= 4) {
+      const double m0 = pair[0] / n_pair[0], m1 = pair[1] / n_pair[1];
+      f.facet_contrast = m0 + m1 > 0.0 ? std::abs(m0 - m1) / (m0 + m1) : 0.0;
+    }
   }
 
   // Width profile along the long axis for the dumbbell waist.

@@ -23,6 +23,22 @@ struct CrystalFeatures {
   double waist = 1.0;           // narrowest central width / widest end width (< ~0.75 dumbbell)
   double x_pattern = 0.0;       // [0, 1]: four sectors with alternating slow axes (bipyramid)
   double focus = 0.0;           // mean edge gradient / mean level (sharp ~0.3+, blurred < 0.1)
+  // Outline against its minimum-area rectangle: unlike the second moments, it finds the sides of
+  // near-square outlines (a square's moments are isotropic, so its moment axes are arbitrary).
+  double box_fill = 1.0;    // area / min-area-rectangle area: 1 box, 0.785 ellipse, 0.5 rhombus
+  double box_aspect = 1.0;  // long / short side of that rectangle
+  // Thickness profile over the outline (in the rectangle's frame, r = max(|u|/A, |v|/B)):
+  // mean retardance of the core (r < 0.5) over the rim band (0.5 < r < 0.85). A flat plate is
+  // ~1; a bipyramid, thickest at its apex, is clearly above 1.
+  double centre_peak = 1.0;
+  // Facets: the four triangles between the rectangle's diagonals. |mean(opposite pair 1) -
+  // mean(pair 2)| / their sum, in retardance; a plate or a rod is ~0, an envelope whose facet
+  // pairs present different thickness or tilt is clearly above 0.
+  double facet_contrast = 0.0;
+  // Absorption path: smooth, round particles (cells) versus lumpy, textured ones (clumps).
+  double ellipse_fit = 1.0;        // IoU of the outline with its moment ellipse (smooth ~0.95)
+  double hollowness = 0.0;         // 1 - area / hole-filled area (bubble rings are hollow)
+  double intensity_texture = 0.0;  // std of I0 over the eroded interior / local background
   // Optics.
   double mean_retardance_nm = 0.0, peak_retardance_nm = 0.0;
   double slow_axis_deg = 0.0;     // circular mean of the axial slow axis (weighted by retardance)

@@ -33,6 +33,8 @@ void addEvalCommand(CLI::App& app, GlobalOptions&) {
       ->check(CLI::Range(3, 64))
       ->capture_default_str();
   cmd->add_option("--json", *json_path, "Also write the figures to this JSON file");
+  cmd->add_option("--features-csv", cfg->features_csv,
+                  "Write every detection's truth, class and features to this CSV (diagnostics)");
   cmd->callback([cfg, json_path] {
     Progress progress("eval", cfg->slides * cfg->fields_per_slide);
     const eval::EvalResult result = eval::runEvaluation(*cfg, [&](int done, int total) {

@@ -21,6 +21,7 @@ bool inside(const PaintedShape& s, int r, int c) {
   const double hl = s.length_px / 2.0, hw = s.width_px / 2.0;
   switch (s.kind) {
     case PaintedShape::Kind::Rectangle:
+    case PaintedShape::Kind::Bipyramid:
       return std::abs(u) <= hl && std::abs(v) <= hw;
     case PaintedShape::Kind::Ellipse:
       return (u * u) / (hl * hl) + (v * v) / (hw * hw) <= 1.0;
@@ -34,6 +35,16 @@ bool inside(const PaintedShape& s, int r, int c) {
     }
   }
   return false;
+}
+
+// Retardance of shape s at pixel (r, c), which lies inside it.
+double retardanceAt(const PaintedShape& s, int r, int c) {
+  if (s.kind != PaintedShape::Kind::Bipyramid) return s.retardance_nm;
+  const double dx = c - s.cx_px, dy = -(r - s.cy_px);
+  const double a = s.orientation_deg * kDeg;
+  const double fu = std::abs(dx * std::cos(a) + dy * std::sin(a)) / (s.length_px / 2.0);
+  const double fv = std::abs(-dx * std::sin(a) + dy * std::cos(a)) / (s.width_px / 2.0);
+  return s.retardance_nm * (1.0 - 0.5 * std::max(fu, fv)) * (fu >= fv ? 1.0 : s.facet_ratio);
 }
 
 }  // namespace
@@ -66,7 +77,7 @@ polscan::Stack renderStack(const SceneSpec& spec) {
       const int idx = shapeAt(spec, r, c);
       double ret = 0.0, axis = 0.0, i0 = spec.background_i0;
       if (idx >= 0) {
-        ret = spec.shapes[idx].retardance_nm;
+        ret = retardanceAt(spec.shapes[idx], r, c);
         axis = spec.shapes[idx].slow_axis_deg;
         i0 *= spec.shapes[idx].transmission;
       }

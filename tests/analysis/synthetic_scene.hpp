@@ -10,7 +10,9 @@
 namespace polscan::analysis::testing {
 
 struct PaintedShape {
-  enum class Kind { Rectangle, Ellipse, Dumbbell };
+  // Bipyramid: a rectangle whose retardance is thickest at the centre (apex) and falls to half at
+  // the rim; the facet pair across the width shows facet_ratio of it (a tilted envelope).
+  enum class Kind { Rectangle, Ellipse, Dumbbell, Bipyramid };
   Kind kind = Kind::Rectangle;
   double cx_px = 0.0;  // centre column
   double cy_px = 0.0;  // centre row (rows grow downward)
@@ -20,6 +22,7 @@ struct PaintedShape {
   double retardance_nm = 0.0;
   double slow_axis_deg = 0.0;  // CCW from +x as displayed
   double transmission = 1.0;   // multiplies I0 (absorbing particles < 1)
+  double facet_ratio = 0.55;   // Bipyramid only
 };
 
 struct SceneSpec {

@@ -1,0 +1,81 @@
+// Scoring of matched detections: confusion matrix, per-class and per-retardance figures.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/crystal_class.hpp"
+#include "eval/matcher.hpp"
+
+namespace polscan::eval {
+
+// Rows: every truth class except Unknown, then "none" (a detection of nothing in the truth).
+// Columns: every reported class (incl. unknown), then "missed".
+inline constexpr int kTruthRows = static_cast<int>(polscan::kAllCrystalClasses.size());  // 8 + none
+inline constexpr int kNoneRow = kTruthRows - 1;  // Unknown's slot: truth is never "unknown"
+inline constexpr int kReportedCols = static_cast<int>(polscan::kAllCrystalClasses.size()) + 1;
+inline constexpr int kMissedCol = kReportedCols - 1;
+
+// Retardance bins of the issue (nm): < 5, 5-10, 10-20, 20-50, >= 50.
+inline constexpr std::array<double, 4> kRetardanceEdgesNm = {5.0, 10.0, 20.0, 50.0};
+inline constexpr int kRetardanceBins = static_cast<int>(kRetardanceEdgesNm.size()) + 1;
+int retardanceBin(double nm);
+
+// Birefringent crystal classes (the ones a polarized-light reading names).
+bool isBirefringentClass(polscan::CrystalClass c);
+// Classes a report claims as a crystal: everything but artefact and unknown.
+bool isCrystalClaim(polscan::CrystalClass c);
+
+struct TruthItem {
+  polscan::CrystalClass cls = polscan::CrystalClass::Artefact;
+  double length_um = 0.0;
+  double retardance_nm = 0.0;
+  bool scored = true;  // false: cut by the field border; matched or not, it is not counted
+};
+
+struct BinCount {
+  std::int64_t truth = 0, detected = 0, correct = 0;
+};
+
+struct EvalCounts {
+  std::array<std::array<std::int64_t, kReportedCols>, kTruthRows> confusion{};
+  std::array<BinCount, kRetardanceBins> retardance{};       // all birefringent classes
+  std::array<BinCount, kRetardanceBins> cppd_retardance{};  // CPPD only (the weak one)
+  BinCount birefringent_3um;            // birefringent crystals >= 3 um: the accuracy target's base
+  std::int64_t false_crystals = 0;      // crystal claims on nothing or on an artefact
+  std::int64_t false_birefringent = 0;  // of those, claims of a birefringent class (CPPD, MSU..)
+  std::int64_t fields = 0;
+  double seconds = 0.0;  // wall time of rendering + analysis (for fields/s)
+  double analysis_seconds = 0.0;
+
+  // One field: truth and reported classes, indexed as the match result.
+  void addField(const std::vector<TruthItem>& truth,
+                const std::vector<polscan::CrystalClass>& reported, const MatchResult& match);
+  void merge(const EvalCounts& other);
+};
+
+struct ClassMetrics {
+  polscan::CrystalClass cls = polscan::CrystalClass::Unknown;
+  std::int64_t truth = 0, reported = 0, correct = 0;
+  double sensitivity = 0.0;  // correct / truth (NaN when no truth)
+  double precision = 0.0;    // correct / reported as this class (NaN when never reported)
+};
+
+struct EvalMetrics {
+  std::vector<ClassMetrics> classes;   // every class except Unknown
+  double class_accuracy = 0.0;         // birefringent >= 3 um: correct / detected
+  double end_to_end_accuracy = 0.0;    // birefringent >= 3 um: correct / all (missed = wrong)
+  double detection_sensitivity = 0.0;  // birefringent >= 3 um: detected / all
+  double false_crystals_per_100_fields = 0.0;
+  double false_birefringent_per_100_fields = 0.0;
+  double fields_per_s = 0.0;
+};
+
+EvalMetrics computeMetrics(const EvalCounts& counts);
+
+double ratio(std::int64_t num, std::int64_t den);  // NaN when den == 0
+
+}  // namespace polscan::eval

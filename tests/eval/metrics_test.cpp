@@ -1,0 +1,104 @@
+// Confusion counts and derived figures on a hand-made field whose answers are worked out below.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "eval/metrics.hpp"
+
+namespace polscan::eval {
+namespace {
+
+using C = polscan::CrystalClass;
+
+const ClassMetrics& of(const EvalMetrics& m, C c) {
+  for (const ClassMetrics& cm : m.classes) {
+    if (cm.cls == c) return cm;
+  }
+  throw std::runtime_error("class missing");
+}
+
+TEST(Metrics, RetardanceBins) {
+  EXPECT_EQ(retardanceBin(0.0), 0);
+  EXPECT_EQ(retardanceBin(4.99), 0);
+  EXPECT_EQ(retardanceBin(5.0), 1);
+  EXPECT_EQ(retardanceBin(19.9), 2);
+  EXPECT_EQ(retardanceBin(20.0), 3);
+  EXPECT_EQ(retardanceBin(300.0), 4);
+}
+
+TEST(Metrics, HandMadeField) {
+  // Truth: CPPD x3 (8 nm, 15 nm, 2.5 um long at 25 nm), MSU (200 nm), cell, cut CPPD.
+  const std::vector<TruthItem> truth = {{C::CPPD, 10, 8, true},     {C::CPPD, 12, 15, true},
+                                        {C::CPPD, 2.5, 25, true},   {C::MSU, 15, 200, true},
+                                        {C::Artefact, 10, 0, true}, {C::CPPD, 10, 20, false}};
+  // Detections: 0 -> CPPD (right), 1 -> MSU (wrong), truth 2 missed, 3 -> MSU (right),
+  // 4 (cell) -> non-birefringent (a false crystal), 5 on the cut CPPD (ignored),
+  // 6 on nothing -> CPPD (false), 7 on nothing -> unknown (not a crystal claim).
+  const std::vector<C> reported = {C::CPPD, C::MSU,  C::MSU,    C::NonBirefringent,
+                                   C::CPPD, C::CPPD, C::Unknown};
+  MatchResult m;
+  m.truth_to_detection = {0, 1, -1, 2, 3, 4};
+  m.detection_to_truth = {0, 1, 3, 4, 5, -1, -1};
+  EvalCounts counts;
+  counts.addField(truth, reported, m);
+  counts.seconds = 2.0;
+
+  const auto& cf = counts.confusion;
+  EXPECT_EQ(cf[int(C::CPPD)][int(C::CPPD)], 1);
+  EXPECT_EQ(cf[int(C::CPPD)][int(C::MSU)], 1);
+  EXPECT_EQ(cf[int(C::CPPD)][kMissedCol], 1);
+  EXPECT_EQ(cf[int(C::MSU)][int(C::MSU)], 1);
+  EXPECT_EQ(cf[int(C::Artefact)][int(C::NonBirefringent)], 1);
+  EXPECT_EQ(cf[kNoneRow][int(C::CPPD)], 1);
+  EXPECT_EQ(cf[kNoneRow][int(C::Unknown)], 1);
+  std::int64_t total = 0;
+  for (const auto& row : cf) {
+    for (auto v : row) total += v;
+  }
+  EXPECT_EQ(total, 7);  // 5 scored truths + 2 detections of nothing; the cut CPPD is not counted
+  EXPECT_EQ(counts.false_crystals, 2);
+  EXPECT_EQ(counts.false_birefringent, 1);  // the CPPD on nothing; non-birefringent is not
+
+  // Retardance bins: 8 nm -> 5-10 (found, right); 15 -> 10-20 (found, wrong);
+  // 25 -> 20-50 (missed); 200 -> >= 50 (found, right).
+  EXPECT_EQ(counts.retardance[1].truth, 1);
+  EXPECT_EQ(counts.retardance[1].correct, 1);
+  EXPECT_EQ(counts.retardance[2].detected, 1);
+  EXPECT_EQ(counts.retardance[2].correct, 0);
+  EXPECT_EQ(counts.retardance[3].detected, 0);
+  EXPECT_EQ(counts.cppd_retardance[4].truth, 0);
+  EXPECT_EQ(counts.retardance[4].correct, 1);
+
+  const EvalMetrics met = computeMetrics(counts);
+  // CPPD: 1 right of 3 scored -> sensitivity 1/3; reported CPPD twice (one on nothing) -> 1/2.
+  EXPECT_NEAR(of(met, C::CPPD).sensitivity, 1.0 / 3.0, 1e-12);
+  EXPECT_NEAR(of(met, C::CPPD).precision, 0.5, 1e-12);
+  // MSU: 1 of 1 found; reported MSU twice (one was a CPPD) -> precision 1/2.
+  EXPECT_NEAR(of(met, C::MSU).sensitivity, 1.0, 1e-12);
+  EXPECT_NEAR(of(met, C::MSU).precision, 0.5, 1e-12);
+  EXPECT_TRUE(std::isnan(of(met, C::UricAcid).sensitivity));
+  // Birefringent >= 3 um: CPPD 8 nm (right), CPPD 15 nm (wrong), MSU (right): 3 truths, all
+  // detected, 2 right; the 2.5 um CPPD is below the size limit.
+  EXPECT_EQ(counts.birefringent_3um.truth, 3);
+  EXPECT_NEAR(met.class_accuracy, 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(met.detection_sensitivity, 1.0, 1e-12);
+  EXPECT_NEAR(met.false_crystals_per_100_fields, 200.0, 1e-9);
+  EXPECT_NEAR(met.fields_per_s, 0.5, 1e-12);
+}
+
+TEST(Metrics, MergeAdds) {
+  EvalCounts a, b;
+  const std::vector<TruthItem> truth = {{C::CPPD, 10, 8, true}};
+  MatchResult m;
+  m.truth_to_detection = {0};
+  m.detection_to_truth = {0};
+  a.addField(truth, {C::CPPD}, m);
+  b.addField(truth, {C::CPPD}, m);
+  a.merge(b);
+  EXPECT_EQ(a.fields, 2);
+  EXPECT_EQ(a.confusion[int(C::CPPD)][int(C::CPPD)], 2);
+  EXPECT_EQ(a.cppd_retardance[1].correct, 2);
+}
+
+}  // namespace
+}  // namespace polscan::eval
