@@ -55,8 +55,18 @@ inline constexpr double kFlyByMinSpeedDegS = 1.0;
 inline constexpr std::int32_t kFlyByRunMarginSteps = 32;
 
 // ---- buffers (no heap: fixed at build time) ----
-inline constexpr std::uint32_t kOutboxBytes = 8192;  // about 90 TriggerFired messages
-inline constexpr std::uint32_t kTriggerRingSize = 128;
+// A port short of RAM may shrink these at build time (the STM32F405 image: 4096 and 64, to stay
+// within its 20 KiB static RAM budget; its UART drains events faster than a fly-by makes them).
+#ifndef POLSCAN_FW_OUTBOX_BYTES
+#define POLSCAN_FW_OUTBOX_BYTES 8192  // about 90 TriggerFired messages
+#endif
+#ifndef POLSCAN_FW_TRIGGER_RING_SIZE
+#define POLSCAN_FW_TRIGGER_RING_SIZE 128
+#endif
+inline constexpr std::uint32_t kOutboxBytes = POLSCAN_FW_OUTBOX_BYTES;
+inline constexpr std::uint32_t kTriggerRingSize = POLSCAN_FW_TRIGGER_RING_SIZE;
+// One whole stack's trigger records fit even if the main loop falls behind for the whole stack.
+static_assert(kTriggerRingSize >= kMaxAngles, "trigger ring smaller than a stack");
 
 constexpr std::uint32_t stepsPerSecond(double units_per_s, double units_per_step) {
   return static_cast<std::uint32_t>(units_per_s / units_per_step + 0.5);
