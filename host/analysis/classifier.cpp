@@ -91,7 +91,10 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
       // needles), convex outlines without a waist (that would be a CaOx dumbbell).
       const double strong_plate =
           above(f.fold_fraction, 0.4, 0.08) + above(mean, 0.7 * quarter_wave, 8.0);
-      return std::max(strong_plate, 2.0 * absorbing) + sizeWithin(f.length_um, 5.0, 50.0) +
+      // The colour route needs a clearly birefringent plate: a coloured particle a few nm above
+      // the noise (debris) is no evidence of a strong crystal.
+      const double coloured_plate = 2.0 * absorbing + above(mean, 8.0, 1.5);
+      return std::max(strong_plate, coloured_plate) + sizeWithin(f.length_um, 5.0, 50.0) +
              above(f.width_um, 4.0, 0.8) + below(std::log(aspect), std::log(3.0), 0.2) +
              above(f.solidity, 0.85, 0.04) + above(f.waist, 0.75, 0.06);
     }

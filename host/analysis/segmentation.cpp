@@ -217,6 +217,16 @@ void collect(const RetardanceMap& map, const cv::Mat& mask, double seed_nm, bool
         roi(t).setTo(0);
       }
     }
+    if (birefringent) {
+      // One crystal, one region: a strong crystal whose retardance passes a half wave reads ~0
+      // on a ring (sin(delta) = 0), which would cut its core from its rim; an isotropic
+      // inclusion leaves a hole the same way. Holes are filled (the absorption path keeps them:
+      // a bubble's clear centre is what marks it).
+      cv::Mat& padded = scratch.blob;
+      cv::copyMakeBorder(roi, padded, 1, 1, 1, 1, cv::BORDER_CONSTANT, cv::Scalar(0));
+      cv::floodFill(padded, cv::Point(0, 0), cv::Scalar(255));
+      roi.setTo(255, padded(cv::Rect(1, 1, roi.cols, roi.rows)) == 0);
+    }
     collectRoi(map, roi, r.tl(), seed_nm, birefringent, min_px, split, scratch, out);
   }
 }
