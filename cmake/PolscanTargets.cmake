@@ -10,9 +10,20 @@ function(polscan_library name)
   target_link_libraries(${name} PUBLIC ${A_DEPS})
 endfunction()
 
-# polscan_test(name SOURCES ... [DEPS ...]) : a GoogleTest executable registered with ctest.
+# polscan_test(name SOURCES ... [DEPS ...] [LABELS ...]) : a GoogleTest executable registered
+# with ctest. Without LABELS it is a "unit" test; tests labelled "unit" are built by the target
+# polscan_unit_tests and run again in the sanitizer build.
+if(NOT TARGET polscan_unit_tests)
+  add_custom_target(polscan_unit_tests)
+endif()
 function(polscan_test name)
   cmake_parse_arguments(A "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT A_LABELS)
+    set(A_LABELS unit)
+  endif()
+  if("unit" IN_LIST A_LABELS)
+    add_dependencies(polscan_unit_tests ${name})
+  endif()
   add_executable(${name} ${A_SOURCES})
   target_compile_features(${name} PRIVATE cxx_std_20)
   target_compile_options(${name} PRIVATE ${POLSCAN_WARNINGS})
