@@ -134,17 +134,39 @@ Classification classify(const CrystalFeatures& f, const ClassifierOptions& optio
     const double p_cell = std::exp((cell - top) / t), p_bubble = std::exp((bubble - top) / t);
     const double p_clump = std::exp((clump - top) / t);
     const double p_nb = p_clump / (p_cell + p_bubble + p_clump);
-    // Detection confidence: absorption contrast over the threshold (~0.06) and a readable size.
+    // Apatite clumps are refractile ("shiny coins"): dense aggregates that scatter a good part of
+    // the light, compact and convex. Debris is irregular and often only faintly absorbing. Neither
+    // is birefringent, so the report names a non-birefringent particle only when it looks like a
+    // clump; what is clearly irregular or faint goes to artefact, the rest to review (alizarin
+    // red decides, polarized light cannot).
     const double c = std::abs(f.intensity_contrast);
-    const double detect = 1.0 / (1.0 + std::exp(-(c - 0.06) / 0.02)) * 1.0 /
-                          (1.0 + std::exp(-(f.length_um - 1.5) / 0.5));
-    if (p_nb >= 0.5) {
+    const double coin = above(c, options.clump_min_contrast, 0.015) +
+                        below(aspect, std::log(options.clump_max_aspect), 0.05) +
+                        above(f.solidity, options.clump_min_solidity, 0.01) +
+                        above(f.length_um, 1.5, 0.3);
+    const bool debris_like = f.solidity < options.debris_max_solidity ||
+                             aspect > std::log(options.debris_min_aspect) ||
+                             c < options.debris_max_contrast;
+    if (p_nb >= 0.5 && !debris_like) {
       out.best = CrystalClass::NonBirefringent;
-      out.confidence = p_nb * detect;
+      out.confidence = p_nb * std::exp(coin);
     } else {
       out.best = CrystalClass::Artefact;
-      out.confidence = 1.0 - p_nb;
+      out.confidence = p_nb >= 0.5 ? 0.5 + 0.5 * (1.0 - std::exp(coin)) : 1.0 - p_nb;
+      // An artefact is not a crystal claim: keep it off the review list unless it is unclear.
+      out.confidence = std::max(out.confidence, options.min_confidence);
     }
+  } else if (f.fold_fraction <= 0.0 && f.peak_retardance_nm < options.debris_max_peak_nm &&
+             -f.intensity_contrast > options.debris_min_absorption) {
+    // Absorbing yet only weakly birefringent: the colourless crystals (CPPD, calcium oxalate,
+    // cholesterol) do not absorb, and the one that does (uric acid, birefringence 0.31) is far
+    // stronger or shows fold pixels. Pigmented debris, fibres and cells fit; crystals do not.
+    out.best = CrystalClass::Artefact;
+    out.confidence = options.min_confidence;
+  } else if (f.cnr < options.min_cnr) {
+    // Too little integrated retardance over the noise to name anything: list for review.
+    out.best = CrystalClass::Unknown;
+    out.confidence = 0.0;
   } else {
     const double qw = options.wavelength_nm / 4.0;
     double best = -1e300;

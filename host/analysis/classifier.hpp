@@ -18,6 +18,22 @@ struct ClassifierOptions {
   double other_log_score = -7.0;
   double min_confidence = 0.6;   // below: reported as unknown and listed for review
   double wavelength_nm = 546.0;  // for the quarter-wave cap the strength terms refer to
+  // Birefringent claims: integrated retardance over the noise (CrystalFeatures::cnr) below this
+  // is not evidence of a crystal (a noise blob integrates to ~sqrt(n) x the floor).
+  double min_cnr = 10.0;
+  // Absorbing (I0 this much under the background) but with a peak under debris_max_peak_nm and no
+  // fold pixels: pigmented debris, not a crystal (colourless crystals do not absorb; uric acid
+  // does but is strongly birefringent).
+  double debris_min_absorption = 0.085;
+  double debris_max_peak_nm = 10.0;
+  // Non-birefringent claims need an apatite-like clump: refractile (strong extinction), compact
+  // ("coin-like") and convex. Clearly irregular or faint particles are artefacts (debris).
+  double clump_min_contrast = 0.2;
+  double clump_max_aspect = 1.6;
+  double clump_min_solidity = 0.88;
+  double debris_max_solidity = 0.85;
+  double debris_min_aspect = 2.0;
+  double debris_max_contrast = 0.12;
 };
 
 // The classes scored from birefringent regions (non-birefringent comes from the intensity path).

@@ -142,6 +142,13 @@ CrystalFeatures measureRegion(const Region& region, const RetardanceMap& map,
   f.slow_axis_deg = wrap(std::atan2(s2, c2) / kDeg * axis_period / 360.0, axis_period);
   f.axis_coherence = sum_r > 0 ? std::hypot(c2, s2) / sum_r : 0.0;
   f.fold_fraction = static_cast<double>(n_fold) / n;
+  {
+    const double noise = std::max(context.noise_floor_nm, 1e-3),
+                 root_n = std::sqrt(static_cast<double>(n));
+    f.cnr = sum_r / (noise * root_n);
+    f.coherent_nm = std::hypot(c2, s2) / n;
+    f.coherent_snr = f.coherent_nm * root_n / noise;
+  }
   f.saturated_fraction = static_cast<double>(n_sat) / n;
 
   // Local I0 background from a ring just outside the region (within the bounding box + margin).

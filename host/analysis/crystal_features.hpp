@@ -48,13 +48,22 @@ struct CrystalFeatures {
   double fold_fraction = 0.0;       // share of pixels at the quarter-wave fold (strong crystal)
   double saturated_fraction = 0.0;  // share of saturated pixels (optics not trusted)
   double intensity_contrast = 0.0;  // mean I0 / local background - 1 (absorption < 0)
+  // Contrast-to-noise of the retardance integrated over the region: sum(R) / (noise floor x
+  // sqrt(n)). A tiny region a few nm above the threshold can be noise; a real crystal integrates.
+  double cnr = 0.0;
+  // Retardance that survives vector averaging of the slow axis (|mean of R e^(2i phi)|, nm): noise
+  // and randomly oriented sub-micron crystals (apatite clumps) cancel, a weakly birefringent
+  // particle (debris, fibres) does not.
+  double coherent_nm = 0.0;
+  double coherent_snr = 0.0;  // coherent_nm / (noise floor / sqrt(n))
   bool touches_border = false;
   bool birefringent = true;
 };
 
 struct FeatureContext {
   std::optional<polscan::StagePosition> stage;
-  double threshold_nm = 3.0;         // segmentation threshold: below ~2x it the optics are too weak
+  double threshold_nm = 3.0;    // segmentation threshold: below ~2x it the optics are too weak
+  double noise_floor_nm = 1.0;  // the map's background retardance scale (for cnr, coherent_snr)
   double min_aspect_for_sign = 1.3;  // rounder regions have no long axis to compare with
 };
 

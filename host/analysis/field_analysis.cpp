@@ -1,7 +1,26 @@
 // Glue of the analysis pipeline for one field; ids are assigned in detection order from first_id.
 #include "analysis/field_analysis.hpp"
 
+#include <cmath>
+
 namespace polscan::analysis {
+
+bool isHaloFragment(const std::vector<CrystalFeatures>& regions, std::size_t i,
+                    double quarter_wave_nm, double gap_um) {
+  const CrystalFeatures& f = regions[i];
+  if (!f.birefringent) return false;
+  for (std::size_t j = 0; j < regions.size(); ++j) {
+    const CrystalFeatures& p = regions[j];
+    if (j == i || !p.birefringent || p.area_um2 <= f.area_um2) continue;
+    // Only strong crystals throw halos and diffraction rings bright enough to segment, and only
+    // they are cut into lobes by the fold (sin(delta) -> 0 at a half wave).
+    const bool strong = p.fold_fraction > 0.0 || p.peak_retardance_nm >= 0.5 * quarter_wave_nm;
+    if (!strong) continue;
+    const double d = std::hypot(f.x_um - p.x_um, f.y_um - p.y_um);
+    if (d <= 0.5 * (f.length_um + p.length_um) + gap_um) return true;
+  }
+  return false;
+}
 
 FieldResult analyzeField(const polscan::Stack& stack, const polscan::Stack* blank, int field_index,
                          int first_id) {
@@ -27,11 +46,17 @@ const FieldResult& FieldAnalyzer::analyze(const polscan::Stack& stack, const pol
   FeatureContext context;
   context.stage = stack.stage;
   context.threshold_nm = seg.threshold_nm;
+  context.noise_floor_nm = result.map.noise_floor_nm;
   ClassifierOptions cls_options = options.classifier;
   cls_options.wavelength_nm = result.map.wavelength_nm;
+  std::vector<CrystalFeatures>& measured = measured_;
+  measured.clear();
+  for (const Region& region : seg.regions)
+    measured.push_back(measureRegion(region, result.map, context));
   int id = first_id;
-  for (const Region& region : seg.regions) {
-    const CrystalFeatures f = measureRegion(region, result.map, context);
+  for (std::size_t i = 0; i < measured.size(); ++i) {
+    const CrystalFeatures& f = measured[i];
+    if (isHaloFragment(measured, i, result.map.quarter_wave_nm, options.halo_gap_um)) continue;
     const Classification c = classify(f, cls_options);
     polscan::CrystalRecord rec;
     rec.id = id++;

@@ -26,7 +26,16 @@ struct AnalysisOptions {
   ReconstructionOptions reconstruction;
   SegmentationOptions segmentation;
   ClassifierOptions classifier;
+  // A birefringent region closer than this gap (um, outline to outline estimated from the
+  // centroids and lengths) to a larger strong crystal is its halo, diffraction ring or a lobe cut
+  // off by the fold: part of that crystal, not a crystal of its own.
+  double halo_gap_um = 1.0;
 };
+
+// True when regions[i] is a halo/fragment of a larger strong birefringent region (see
+// AnalysisOptions::halo_gap_um).
+bool isHaloFragment(const std::vector<CrystalFeatures>& regions, std::size_t i,
+                    double quarter_wave_nm, double gap_um);
 
 FieldResult analyzeField(const polscan::Stack& stack, const polscan::Stack* blank = nullptr,
                          int field_index = 0, int first_id = 1);
@@ -46,6 +55,7 @@ class FieldAnalyzer {
   AnalysisOptions options_;
   FieldResult result_;
   SegmentationScratch scratch_;
+  std::vector<CrystalFeatures> measured_;
 };
 
 }  // namespace polscan::analysis

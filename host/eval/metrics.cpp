@@ -50,6 +50,7 @@ void EvalCounts::addField(const std::vector<TruthItem>& truth,
     if (found && item.cls == CrystalClass::Artefact && isCrystalClaim(reported[d])) {
       ++false_crystals;
       false_birefringent += isBirefringentClass(reported[d]) ? 1 : 0;
+      false_non_birefringent += reported[d] == CrystalClass::NonBirefringent ? 1 : 0;
     }
     if (!isBirefringentClass(item.cls)) continue;
     auto tally = [&](BinCount& b) {
@@ -66,6 +67,7 @@ void EvalCounts::addField(const std::vector<TruthItem>& truth,
     confusion[kNoneRow][static_cast<int>(reported[d])] += 1;
     if (isCrystalClaim(reported[d])) ++false_crystals;
     if (isBirefringentClass(reported[d])) ++false_birefringent;
+    if (reported[d] == CrystalClass::NonBirefringent) ++false_non_birefringent;
   }
 }
 
@@ -85,6 +87,7 @@ void EvalCounts::merge(const EvalCounts& o) {
   add(birefringent_3um, o.birefringent_3um);
   false_crystals += o.false_crystals;
   false_birefringent += o.false_birefringent;
+  false_non_birefringent += o.false_non_birefringent;
   fields += o.fields;
   seconds += o.seconds;
   analysis_seconds += o.analysis_seconds;
@@ -113,6 +116,9 @@ EvalMetrics computeMetrics(const EvalCounts& counts) {
                         : std::numeric_limits<double>::quiet_NaN();
   m.false_birefringent_per_100_fields =
       counts.fields > 0 ? 100.0 * static_cast<double>(counts.false_birefringent) / counts.fields
+                        : std::numeric_limits<double>::quiet_NaN();
+  m.false_non_birefringent_per_100_fields =
+      counts.fields > 0 ? 100.0 * static_cast<double>(counts.false_non_birefringent) / counts.fields
                         : std::numeric_limits<double>::quiet_NaN();
   m.fields_per_s = counts.seconds > 0 ? counts.fields / counts.seconds : 0.0;
   return m;

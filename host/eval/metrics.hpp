@@ -47,6 +47,7 @@ struct EvalCounts {
   BinCount birefringent_3um;            // birefringent crystals >= 3 um: the accuracy target's base
   std::int64_t false_crystals = 0;      // crystal claims on nothing or on an artefact
   std::int64_t false_birefringent = 0;  // of those, claims of a birefringent class (CPPD, MSU..)
+  std::int64_t false_non_birefringent = 0;  // of those, "non-birefringent" (apatite-like) claims
   std::int64_t fields = 0;
   double seconds = 0.0;  // wall time of rendering + analysis (for fields/s)
   double analysis_seconds = 0.0;
@@ -71,6 +72,7 @@ struct EvalMetrics {
   double detection_sensitivity = 0.0;  // birefringent >= 3 um: detected / all
   double false_crystals_per_100_fields = 0.0;
   double false_birefringent_per_100_fields = 0.0;
+  double false_non_birefringent_per_100_fields = 0.0;
   double fields_per_s = 0.0;
 };
 

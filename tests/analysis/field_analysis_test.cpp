@@ -48,7 +48,8 @@ std::string describe(const FieldResult& r) {
          " waist " + std::to_string(f.waist) + " x " + std::to_string(f.x_pattern) + " peak " +
          std::to_string(f.centre_peak) + " facets " + std::to_string(f.facet_contrast) + " fill " +
          std::to_string(f.box_fill) + " ell " + std::to_string(f.ellipse_fit) + " hollow " +
-         std::to_string(f.hollowness) + "\n";
+         std::to_string(f.hollowness) + " solid " + std::to_string(f.solidity) + " contrast " +
+         std::to_string(f.intensity_contrast) + " cnr " + std::to_string(f.cnr) + "\n";
   }
   return s;
 }
@@ -162,12 +163,14 @@ TEST(FieldAnalysis, BorderRegionsAreFlagged) {
 }
 
 // An apatite-like clump: lumpy (overlapping lobes of different density), no retardance.
+// An apatite-like clump: a refractile (~35 % extinction), compact, convex "coin" whose outline is
+// knobbly from the aggregated lobes (not a smooth cell disc).
 void paintClump(SceneSpec& s, double cx, double cy) {
   s.shapes.push_back(shape(Kind::Ellipse, cx, cy, 14, 12, 0, 0, 0, 0.62));
-  s.shapes.push_back(shape(Kind::Ellipse, cx + 7, cy - 4, 9, 8, 30, 0, 0, 0.7));
-  s.shapes.push_back(shape(Kind::Ellipse, cx - 6, cy + 6, 8, 7, 100, 0, 0, 0.66));
-  s.shapes.push_back(shape(Kind::Ellipse, cx - 5, cy - 7, 7, 6, 60, 0, 0, 0.72));
-  s.shapes.push_back(shape(Kind::Ellipse, cx + 6, cy + 7, 6, 6, 0, 0, 0, 0.68));
+  s.shapes.push_back(shape(Kind::Ellipse, cx + 4, cy - 2.5, 9, 8, 30, 0, 0, 0.7));
+  s.shapes.push_back(shape(Kind::Ellipse, cx - 3.5, cy + 3.5, 8, 7, 100, 0, 0, 0.66));
+  s.shapes.push_back(shape(Kind::Ellipse, cx - 3, cy - 4, 7, 6, 60, 0, 0, 0.72));
+  s.shapes.push_back(shape(Kind::Ellipse, cx + 3.5, cy + 4, 6, 6, 0, 0, 0, 0.68));
 }
 
 TEST(FieldAnalysis, AbsorbingLumpyClumpIsNonBirefringent) {
@@ -289,6 +292,7 @@ TEST(Classifier, ConfidenceIsAProbabilityAndAmbiguousFeaturesGoToReview) {
   f.rectangularity = 0.9;
   f.elongation = Elongation::Positive;
   f.axis_to_long_deg = 5;
+  f.cnr = 200;  // well above the noise (measureRegion's sum(R) / (floor x sqrt(n)))
   const Classification clear = classify(f);
   EXPECT_EQ(clear.cls, CrystalClass::CPPD);
   EXPECT_GT(clear.confidence, 0.8);
@@ -308,9 +312,136 @@ TEST(Classifier, ConfidenceIsAProbabilityAndAmbiguousFeaturesGoToReview) {
   odd.rectangularity = 0.3;
   odd.box_aspect = 15;  // what measureRegion reports alongside the moment aspect
   odd.box_fill = 0.3;
+  odd.cnr = 500;
   const Classification o = classify(odd);
   EXPECT_EQ(o.cls, CrystalClass::Unknown);
   EXPECT_TRUE(o.needs_review);
+}
+
+// A clear weak CPPD rod as measureRegion would describe it.
+CrystalFeatures weakRod() {
+  CrystalFeatures f;
+  f.length_um = 6;
+  f.width_um = 2;
+  f.aspect = 3;
+  f.mean_retardance_nm = 7;
+  f.peak_retardance_nm = 8.5;
+  f.solidity = 0.95;
+  f.rectangularity = 0.9;
+  f.elongation = Elongation::Positive;
+  f.axis_to_long_deg = 5;
+  f.cnr = 60;
+  return f;
+}
+
+TEST(Classifier, AbsorbingWeaklyBirefringentParticleIsAnArtefactNotACrystal) {
+  CrystalFeatures f = weakRod();
+  ASSERT_EQ(classify(f).cls, CrystalClass::CPPD);
+  // The same retardance on a particle absorbing 15 %: pigmented debris (no colourless crystal
+  // absorbs, uric acid would be far stronger).
+  f.intensity_contrast = -0.15;
+  EXPECT_EQ(classify(f).cls, CrystalClass::Artefact);
+  // Strong enough (peak past debris_max_peak_nm) or with fold pixels it stays a crystal reading.
+  f.peak_retardance_nm = 40;
+  f.mean_retardance_nm = 30;
+  EXPECT_NE(classify(f).cls, CrystalClass::Artefact);
+  f.peak_retardance_nm = 8.5;
+  f.fold_fraction = 0.1;
+  EXPECT_NE(classify(f).cls, CrystalClass::Artefact);
+}
+
+TEST(Classifier, LowContrastToNoiseIsUnknownForReview) {
+  CrystalFeatures f = weakRod();
+  f.cnr = 5;  // a few noise blobs' worth of integrated retardance
+  const Classification c = classify(f);
+  EXPECT_EQ(c.cls, CrystalClass::Unknown);
+  EXPECT_TRUE(c.needs_review);
+  f.cnr = 15;
+  EXPECT_EQ(classify(f).cls, CrystalClass::CPPD);
+}
+
+// A non-birefringent particle as measureRegion describes an apatite-like clump.
+CrystalFeatures clumpFeatures() {
+  CrystalFeatures f;
+  f.birefringent = false;
+  f.length_um = 9;
+  f.width_um = 8;
+  f.aspect = 1.12;
+  f.solidity = 0.93;
+  f.ellipse_fit = 0.8;
+  f.intensity_contrast = -0.3;
+  return f;
+}
+
+TEST(Classifier, NonBirefringentClaimOnlyForRefractileCompactClumps) {
+  CrystalFeatures f = clumpFeatures();
+  const Classification clump = classify(f);
+  EXPECT_EQ(clump.cls, CrystalClass::NonBirefringent);
+  EXPECT_GT(clump.confidence, 0.8);
+  // Faint (debris-like extinction): artefact.
+  f.intensity_contrast = -0.09;
+  EXPECT_EQ(classify(f).cls, CrystalClass::Artefact);
+  // Irregular (concave or elongated) and not strongly refractile: artefact.
+  f = clumpFeatures();
+  f.solidity = 0.75;
+  EXPECT_EQ(classify(f).cls, CrystalClass::Artefact);
+  f = clumpFeatures();
+  f.aspect = 2.5;
+  EXPECT_EQ(classify(f).cls, CrystalClass::Artefact);
+  // In between (moderate extinction): not named, listed for review.
+  f = clumpFeatures();
+  f.intensity_contrast = -0.16;
+  const Classification mid = classify(f);
+  EXPECT_EQ(mid.cls, CrystalClass::Unknown);
+  EXPECT_TRUE(mid.needs_review);
+}
+
+TEST(FieldAnalysis, FaintIrregularDebrisIsAnArtefact) {
+  SceneSpec s = field(200, 150);
+  // Elongated, lumpy, absorbing only ~10 %: two overlapping blobs at an angle.
+  s.shapes.push_back(shape(Kind::Ellipse, 90, 75, 24, 8, 20, 0, 0, 0.9));
+  s.shapes.push_back(shape(Kind::Ellipse, 104, 66, 14, 6, 110, 0, 0, 0.9));
+  const FieldResult r = analyzeField(testing::renderStack(s));
+  ASSERT_FALSE(r.crystals.empty());
+  for (const auto& c : r.crystals) EXPECT_EQ(c.cls, CrystalClass::Artefact) << describe(r);
+}
+
+TEST(FieldAnalysis, HaloFragmentBesideAStrongCrystalIsPartOfIt) {
+  SceneSpec s = field(200, 150);
+  // A strong CaOx-monohydrate-like ovoid and, 2 px off its tip, a small ring fragment at another
+  // axis; far away a small weak CPPD rod that must survive.
+  s.shapes.push_back(shape(Kind::Ellipse, 70, 75, 30, 20, 0, 120, 0));
+  s.shapes.push_back(shape(Kind::Rectangle, 90, 75, 6, 4, 90, 40, 90));
+  s.shapes.push_back(shape(Kind::Rectangle, 160, 75, 12, 4, 0, 15, 0));
+  const FieldResult r = analyzeField(testing::renderStack(s));
+  ASSERT_EQ(r.crystals.size(), 2u) << describe(r);
+  int cppd = 0;
+  for (const auto& c : r.crystals) cppd += c.cls == CrystalClass::CPPD ? 1 : 0;
+  EXPECT_EQ(cppd, 1) << describe(r);
+  // Without the rule the fragment is reported on its own.
+  AnalysisOptions options;
+  options.halo_gap_um = -1e9;
+  const FieldResult raw = analyzeField(testing::renderStack(s), nullptr, 0, 1, options);
+  EXPECT_EQ(raw.crystals.size(), 3u) << describe(raw);
+}
+
+TEST(FieldAnalysis, HaloRuleNeedsALargerStrongNeighbour) {
+  CrystalFeatures parent, frag;
+  parent.length_um = 10;
+  parent.area_um2 = 60;
+  parent.peak_retardance_nm = 120;
+  frag.length_um = 2;
+  frag.area_um2 = 3;
+  frag.peak_retardance_nm = 40;
+  frag.x_um = 6.5;
+  std::vector<CrystalFeatures> v{parent, frag};
+  EXPECT_TRUE(isHaloFragment(v, 1, 136.5, 1.0));
+  EXPECT_FALSE(isHaloFragment(v, 0, 136.5, 1.0));  // the parent itself stays
+  v[0].peak_retardance_nm = 20;                    // a weak neighbour throws no halo
+  EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
+  v[0].peak_retardance_nm = 120;
+  v[1].x_um = 12;  // clear of the parent's outline
+  EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
 }
 
 TEST(CompensatorView, ParallelSlowAxisIsBlueCrossedIsYellow) {
