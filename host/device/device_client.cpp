@@ -28,17 +28,15 @@ const char* axisName(wire::Axis axis) {
 }  // namespace
 
 DeviceClient::DeviceClient(TransportFactory open, std::chrono::milliseconds timeout)
-    : timeout_(timeout), poll_timer_(io_) {
-  transport_ = open(io_);
+    : timeout_(timeout), open_(std::move(open)), poll_timer_(io_) {
+  transport_ = open_(io_);
   description_ = transport_->describe();
   sink_.self = this;
   handler_.self = this;
   std::random_device rd;
   link_ = std::make_unique<link::ReliableLink>(sink_, handler_,
                                                static_cast<std::uint8_t>(1 + rd() % 255));
-  startRead();
-  schedulePoll();
-  io_thread_ = std::thread([this] { io_.run(); });
+  startIo();
 }
 
 DeviceClient::~DeviceClient() {
@@ -46,13 +44,59 @@ DeviceClient::~DeviceClient() {
     std::lock_guard lock(mutex_);
     if (!failure_) failure_ = "client closed";
   }
-  boost::asio::post(io_, [this] {
-    poll_timer_.cancel();
-    transport_->close();
-  });
+  stopIo();
+}
+
+void DeviceClient::startIo() {
+  startRead();
+  schedulePoll();
+  io_thread_ = std::thread([this] { io_.run(); });
+}
+
+void DeviceClient::stopIo() {
   io_.stop();
   if (io_thread_.joinable()) io_thread_.join();
-  transport_->close();
+  poll_timer_.cancel();
+  if (transport_) transport_->close();
+}
+
+bool DeviceClient::linkLost() {
+  std::lock_guard lock(mutex_);
+  return failure_.has_value();
+}
+
+void DeviceClient::disconnect() {
+  fail("disconnected from " + description_);  // wakes any caller still waiting
+  stopIo();
+  transport_.reset();
+}
+
+void DeviceClient::reconnect(std::chrono::milliseconds wait) {
+  if (transport_) disconnect();
+  io_.restart();
+  const auto deadline = Clock::now() + wait;
+  for (;;) {
+    try {
+      transport_ = open_(io_);
+      break;
+    } catch (const TransportError&) {
+      if (Clock::now() >= deadline) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  description_ = transport_->describe();
+  ++generation_;  // handlers of the old transport, still queued, must not touch the new one
+  {
+    std::lock_guard lock(link_mutex_);
+    std::random_device rd;
+    link_->reset(static_cast<std::uint8_t>(1 + rd() % 255));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    failure_.reset();
+  }
+  spdlog::info("reconnected to {}: new link session", description_);
+  startIo();
 }
 
 std::uint64_t DeviceClient::nowUs() const {
@@ -79,23 +123,25 @@ void DeviceClient::Handler::onPayload(const std::uint8_t* data, std::size_t n) {
 }
 
 void DeviceClient::startRead() {
-  transport_->asyncRead(read_buf_, [this](const boost::system::error_code& ec, std::size_t n) {
-    if (ec) {
-      fail("connection to " + description_ + " lost: " + ec.message());
-      return;
-    }
-    {
-      std::lock_guard lock(link_mutex_);
-      link_->receive(read_buf_.data(), n, nowUs());
-    }
-    startRead();
-  });
+  transport_->asyncRead(
+      read_buf_, [this, gen = generation_](const boost::system::error_code& ec, std::size_t n) {
+        if (gen != generation_) return;
+        if (ec) {
+          fail("connection to " + description_ + " lost: " + ec.message());
+          return;
+        }
+        {
+          std::lock_guard lock(link_mutex_);
+          link_->receive(read_buf_.data(), n, nowUs());
+        }
+        startRead();
+      });
 }
 
 void DeviceClient::schedulePoll() {
   poll_timer_.expires_after(kPollPeriod);
-  poll_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
+  poll_timer_.async_wait([this, gen = generation_](const boost::system::error_code& ec) {
+    if (ec || gen != generation_) return;
     bool lost = false;
     std::uint32_t retransmits = 0;
     {

@@ -50,6 +50,18 @@ class DeviceClient {
 
   std::string describe() const { return description_; }
 
+  // After a LinkError (unplug, simulator restart, cable fault): closes the old transport, opens
+  // a new one from the same factory, retrying until `wait` has passed (the device may still be
+  // enumerating), and starts a new link session. Calls that were waiting got their LinkError;
+  // queued events are kept. The instrument may have restarted: check getStatus() before relying
+  // on homing. Throws the last TransportError when the device does not come back.
+  void reconnect(std::chrono::milliseconds wait = std::chrono::seconds(5));
+  // Closes the transport now (e.g. right after an unplug, so the device's handle is released);
+  // every call fails with LinkError until reconnect(). Safe to call twice.
+  void disconnect();
+  // True once the link failed; reconnect() clears it.
+  bool linkLost();
+
   // Typed commands: each waits for its reply and throws DeviceError (refused, with the
   // firmware's status and message) or LinkError (no reply in time, link lost).
   wire::Info getInfo();
@@ -90,6 +102,8 @@ class DeviceClient {
 
   wire::Reply checked(wire::HostMessage message, const char* what,
                       std::chrono::milliseconds timeout);
+  void startIo();
+  void stopIo();
   void startRead();
   void schedulePoll();
   void onMessage(const wire::DeviceMessage& message);
@@ -97,6 +111,7 @@ class DeviceClient {
   std::uint64_t nowUs() const;
 
   std::chrono::milliseconds timeout_;
+  TransportFactory open_;
   boost::asio::io_context io_;
   std::unique_ptr<Transport> transport_;
   std::string description_;
@@ -106,6 +121,7 @@ class DeviceClient {
   mutable std::mutex link_mutex_;
   boost::asio::steady_timer poll_timer_;
   std::array<std::uint8_t, 4096> read_buf_{};
+  std::uint64_t generation_ = 0;  // transport generation; changed only while the io thread is down
   std::thread io_thread_;
   Clock::time_point epoch_ = Clock::now();
   ClockSync clock_;

@@ -155,3 +155,25 @@ TEST_F(SimAcquisition, MissingFrameIsNamedNotShifted) {
   session_->device().setTriggerListener(
       [cam = &session_->virtualCamera()](const TriggerEvent& t) { cam->onTrigger(t); });
 }
+
+TEST_F(SimAcquisition, ReconnectStartsANewSessionAndTheInstrumentKeepsItsState) {
+  DeviceClient& device = session_->device();
+  device.move(wire::AXIS_X, 250);
+  device.reconnect();
+  EXPECT_FALSE(device.linkLost());
+  // The firmware kept running: still homed, still where it was.
+  const wire::DeviceStatus s = device.getStatus();
+  bool x_seen = false;
+  for (const auto& a : s.axes()) {
+    EXPECT_TRUE(a.homed()) << wire::Axis_Name(a.axis());
+    if (a.axis() == wire::AXIS_X) {
+      x_seen = true;
+      EXPECT_NEAR(a.position(), 250.0, 1.0);
+    }
+  }
+  EXPECT_TRUE(x_seen);
+  // And a stack acquires normally on the new session.
+  const Stack stack =
+      acquireStack(device, session_->camera(), eightAngles(wire::ACQUISITION_MODE_FLY_BY));
+  EXPECT_EQ(stack.frames.size(), 8u);
+}

@@ -183,6 +183,26 @@ TEST(UsbTransport, UnplugFailsThePendingCall) {
   EXPECT_THROW(client.getInfo(), LinkError);
 }
 
+// The instrument is unplugged and plugged in again: reconnect() finds it and a new session works.
+TEST(UsbTransport, ReplugThenReconnectResumes) {
+  auto fake = std::make_unique<FakeUsbInstrument>();
+  DeviceClient client(usbFactory(), 2000ms);
+  ASSERT_EQ(client.getInfo().board(), "usb-test");
+  fake->unplug();
+  EXPECT_THROW(client.getInfo(), LinkError);
+  EXPECT_TRUE(client.linkLost());
+  client.disconnect();  // releases the dead device's handle before it vanishes from the bus
+  fake.reset();
+  // Nothing plugged in: reconnect gives up with the not-found error after its wait.
+  EXPECT_THROW(client.reconnect(300ms), TransportError);
+  FakeUsbInstrument::Options replugged;
+  replugged.board = "usb-test-replugged";
+  fake = std::make_unique<FakeUsbInstrument>(replugged);
+  client.reconnect(2000ms);
+  EXPECT_FALSE(client.linkLost());
+  EXPECT_EQ(client.getInfo().board(), "usb-test-replugged");
+}
+
 // Hotplug LEFT alone (the URBs still look alive) is enough to report the unplug.
 TEST(UsbTransport, HotplugLeftReportsUnplugged) {
   if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) == 0) GTEST_SKIP() << "libusb without hotplug";
