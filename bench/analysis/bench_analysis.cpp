@@ -256,6 +256,20 @@ void BM_AnalyzeFieldReuse(benchmark::State& state) {
   state.counters["crystals"] = static_cast<double>(found);
 }
 
+// Segmentation alone on a reconstructed map (reused scratch, as in a scan).
+void BM_Segment(benchmark::State& state) {
+  const Stack& st = stackOfSize(static_cast<int>(state.range(0)));
+  const pa::RetardanceMap map = pa::reconstruct(st);
+  pa::SegmentationScratch scratch;
+  std::size_t n = 0;
+  for (auto _ : state) {
+    n = pa::segment(map, {}, scratch).regions.size();
+    benchmark::DoNotOptimize(n);
+  }
+  state.counters["regions"] = static_cast<double>(n);
+}
+
+BENCHMARK(BM_Segment)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ReconstructReuse)
     ->Arg(512)
     ->Arg(1024)

@@ -139,6 +139,7 @@ POLSCAN_ANALYSIS_HOT void HarmonicFit::fitRow(const std::uint16_t* const* rows, 
   }
   // The residual is summed from the differences rather than as sum(I^2) - a.(A^T I): the latter
   // cancels catastrophically in float at 16-bit intensities.
+  if (rss == nullptr) return;  // no uncertainty wanted: skip the second pass over the frames
   std::fill(rss, rss + width, 0.0f);
   for (int k = 0; k < n; ++k) accumulateResidual(rows[k], width, cos_[k], sin_[k], a0, a1, a2, rss);
 }

@@ -37,7 +37,8 @@ class HarmonicFit {
   double conditionNumber() const { return condition_; }
 
   // Fits one image row. rows[k] points at the row of frame k (width samples each). Writes the
-  // coefficients, the residual sum of squares and the per-pixel maximum over frames (saturation).
+  // coefficients, the residual sum of squares (skipped when rss is null) and the per-pixel
+  // maximum over frames (saturation).
   // (Multi-versioned at its definition only: see POLSCAN_ANALYSIS_HOT.)
   void fitRow(const std::uint16_t* const* rows, int width, float* a0, float* a1, float* a2,
               float* rss, std::uint16_t* max_value) const;

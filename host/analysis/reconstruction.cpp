@@ -48,6 +48,7 @@ int harmonicFor(polscan::OpticalTrain train) {
 // Per-band scratch rows: the fit writes coefficients here, the finishing step turns them into the
 // map. Allocated once per band so the working set beyond the outputs is a few rows.
 struct RowScratch {
+  RowScratch() = default;
   explicit RowScratch(int width)
       : a0(width),
         a1(width),
@@ -68,6 +69,14 @@ struct RowScratch {
   std::vector<std::uint16_t> max_value;
   std::vector<std::uint8_t> sat, fold;
 };
+
+// One scratch set per worker thread, kept across bands and fields: a fresh ~100 KB set per
+// 8-row band made glibc grow and trim its heap, i.e. tens of MB of page faults per 2048 field.
+RowScratch& threadScratch(int width) {
+  thread_local RowScratch s;
+  if (static_cast<int>(s.a0.size()) != width) s = RowScratch(width);
+  return s;
+}
 
 // Copies a finished row to its output with non-temporal stores. The outputs are write-only in this
 // pass and ordinary stores would first read every destination line (read-for-ownership): a third
@@ -118,6 +127,9 @@ std::vector<const std::uint16_t*> rowPointers(const polscan::Stack& s, int r) {
 }
 
 // Circular train: a0 = I0/2, a1 = -a0 s sin 2phi, a2 = a0 s cos 2phi with s = sin(delta).
+// kUncertainty: the per-pixel 1-sigma costs a third of the arithmetic and a fifth of the output
+// bytes of this memory-bound pass; the analysis does not use it, so it is opt-in.
+template <bool kUncertainty>
 POLSCAN_ANALYSIS_HOT void finishCircularRow(const RowScratch& in, const FinishParams& p, int width,
                                             float* __restrict ret, float* __restrict axis,
                                             float* __restrict inten, float* __restrict unc,
@@ -154,6 +166,9 @@ POLSCAN_ANALYSIS_HOT void finishCircularRow(const RowScratch& in, const FinishPa
     const float ratio = p.blank_mean_i0 / bi;
     const float flat = bmask > 0.0f ? ratio : 1.0f;
     inten[c] = 2.0f * m * flat;
+    sat[c] = static_cast<std::uint8_t>(sat[c] | (mx[c] >= p.saturation ? 255 : 0));
+    fold[c] = s >= p.fold_s ? 255 : 0;
+    if constexpr (!kUncertainty) continue;
     // Linear propagation of the residual variance through s = |a12/a0 - b|: gradient (times a0)
     // g = (-(u.n), u1, u2) with u the unit direction of the corrected harmonics.
     const float has_dir = s > 1e-6f ? 1.0f : 0.0f;
@@ -168,13 +183,12 @@ POLSCAN_ANALYSIS_HOT void finishCircularRow(const RowScratch& in, const FinishPa
     const float cosd = std::sqrt(cos2 > 1e-4f ? cos2 : 1e-4f);
     const float sigma = std::sqrt(var_s > 0.0f ? var_s : 0.0f) / cosd * p.lambda_over_2pi;
     unc[c] = sigma < p.cap_nm ? sigma : p.cap_nm;
-    sat[c] = static_cast<std::uint8_t>(sat[c] | (mx[c] >= p.saturation ? 255 : 0));
-    fold[c] = s >= p.fold_s ? 255 : 0;
   }
 }
 
 // Crossed train: I = K/2 (1 - cos 4(theta - phi)), K = I0 sin^2(delta/2), so a1 = -K/2 cos 4phi,
 // a2 = -K/2 sin 4phi. The amplitude (not a0, which also holds extinction leakage) gives K.
+template <bool kUncertainty>
 POLSCAN_ANALYSIS_HOT void finishCrossedRow(const RowScratch& in, const FinishParams& p, int width,
                                            float* __restrict ret, float* __restrict axis,
                                            float* __restrict inten, float* __restrict unc,
@@ -195,6 +209,9 @@ POLSCAN_ANALYSIS_HOT void finishCrossedRow(const RowScratch& in, const FinishPar
     phi = phi < 0.0f ? phi + 90.0f : phi;
     axis[c] = phi >= 90.0f ? phi - 90.0f : phi;
     inten[c] = p.i0_ref;
+    sat[c] = static_cast<std::uint8_t>(sat[c] | (in.max_value[c] >= p.saturation ? 255 : 0));
+    fold[c] = sh >= p.fold_s ? 255 : 0;
+    if constexpr (!kUncertainty) continue;
     // var(amp) = sigma^2 u^T C u (u the amplitude direction); dR/dq = lambda/(2 pi) / sqrt(q(1-q)).
     const float has_dir = amp > 1e-6f ? 1.0f : 0.0f;
     const float u1 = has_dir > 0.0f ? d1 / (amp > 1e-6f ? amp : 1.0f) : 0.70710678f;
@@ -205,8 +222,6 @@ POLSCAN_ANALYSIS_HOT void finishCrossedRow(const RowScratch& in, const FinishPar
     const float den2 = qv * (1.0f - qv);
     const float sigma = sq / std::sqrt(den2 > 1e-4f ? den2 : 1e-4f) * p.lambda_over_2pi;
     unc[c] = sigma < p.cap_nm ? sigma : p.cap_nm;
-    sat[c] = static_cast<std::uint8_t>(sat[c] | (in.max_value[c] >= p.saturation ? 255 : 0));
-    fold[c] = sh >= p.fold_s ? 255 : 0;
   }
 }
 
@@ -305,7 +320,13 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
   map.retardance_nm.create(size, CV_32F);
   map.slow_axis_deg.create(size, CV_32F);
   map.intensity.create(size, CV_32F);
-  map.uncertainty_nm.create(size, CV_32F);
+  // The blank's second harmonic is parked in the uncertainty plane, so a blank brings it along.
+  const bool uncertainty = options.per_pixel_uncertainty || blank != nullptr;
+  if (uncertainty) {
+    map.uncertainty_nm.create(size, CV_32F);
+  } else {
+    map.uncertainty_nm.release();
+  }
   map.saturated.create(size, CV_8U);
   map.at_fold.create(size, CV_8U);
 
@@ -332,7 +353,7 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
     cv::parallel_for_(
         cv::Range(0, size.height),
         [&](const cv::Range& range) {
-          RowScratch s(width);
+          RowScratch& s = threadScratch(width);
           for (int r = range.start; r < range.end; ++r) {
             const auto rows = rowPointers(*blank, r);
             blank_fit.fitRow(rows.data(), width, s.a0.data(), s.a1.data(), s.a2.data(),
@@ -361,15 +382,18 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
   cv::parallel_for_(
       cv::Range(0, size.height),
       [&](const cv::Range& range) {
-        RowScratch s(width);
+        RowScratch& s = threadScratch(width);
+        std::vector<const std::uint16_t*> rows(stack.frames.size());
         for (int r = range.start; r < range.end; ++r) {
-          const auto rows = rowPointers(stack, r);
-          fit.fitRow(rows.data(), width, s.a0.data(), s.a1.data(), s.a2.data(), s.rss.data(),
-                     s.max_value.data());
+          for (std::size_t k = 0; k < rows.size(); ++k) {
+            rows[k] = stack.frames[k].ptr<std::uint16_t>(r);
+          }
+          fit.fitRow(rows.data(), width, s.a0.data(), s.a1.data(), s.a2.data(),
+                     uncertainty ? s.rss.data() : nullptr, s.max_value.data());
           float* ret = map.retardance_nm.ptr<float>(r);
           float* axis = map.slow_axis_deg.ptr<float>(r);
           float* inten = map.intensity.ptr<float>(r);
-          float* unc = map.uncertainty_nm.ptr<float>(r);
+          float* unc = uncertainty ? map.uncertainty_nm.ptr<float>(r) : nullptr;
           std::uint8_t* sat = map.saturated.ptr<std::uint8_t>(r);
           std::uint8_t* fold = map.at_fold.ptr<std::uint8_t>(r);
           if (params.blank) {
@@ -380,18 +404,20 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
           } else {
             std::fill(s.sat.begin(), s.sat.end(), std::uint8_t{0});
           }
+          auto finish = [&](auto row_fn) {
+            row_fn(s, params, width, s.ret.data(), s.axis.data(), s.inten.data(), s.unc.data(),
+                   s.sat.data(), s.fold.data());
+          };
           if (crossed) {
-            finishCrossedRow(s, params, width, s.ret.data(), s.axis.data(), s.inten.data(),
-                             s.unc.data(), s.sat.data(), s.fold.data());
+            uncertainty ? finish(finishCrossedRow<true>) : finish(finishCrossedRow<false>);
           } else {
-            finishCircularRow(s, params, width, s.ret.data(), s.axis.data(), s.inten.data(),
-                              s.unc.data(), s.sat.data(), s.fold.data());
+            uncertainty ? finish(finishCircularRow<true>) : finish(finishCircularRow<false>);
           }
           const std::size_t fbytes = sizeof(float) * static_cast<std::size_t>(width);
           streamRow(ret, s.ret.data(), fbytes);
           streamRow(axis, s.axis.data(), fbytes);
           streamRow(inten, s.inten.data(), fbytes);
-          streamRow(unc, s.unc.data(), fbytes);
+          if (uncertainty) streamRow(unc, s.unc.data(), fbytes);
           streamRow(sat, s.sat.data(), static_cast<std::size_t>(width));
           streamRow(fold, s.fold.data(), static_cast<std::size_t>(width));
         }
@@ -400,7 +426,7 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
       stripeCount(size.height));
 
   map.noise_floor_nm = estimateNoiseFloor(map.retardance_nm, map.saturated);
-  if (fit.frameCount() == 3) {
+  if (fit.frameCount() == 3 && uncertainty) {
     // Three angles determine the model exactly: no residual, so the per-pixel uncertainty falls
     // back to the field's background noise (a lower bound away from the fold).
     map.uncertainty_nm.setTo(map.noise_floor_nm);

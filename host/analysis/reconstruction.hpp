@@ -15,6 +15,10 @@ struct ReconstructionOptions {
   // sin(delta) at or above which a pixel is flagged at the quarter-wave fold
   // (RetardanceMap::at_fold).
   double fold_sin_delta = 0.98;
+  // Fill RetardanceMap::uncertainty_nm (per-pixel 1-sigma from the fit residual). Off by default:
+  // the analysis does not use it and it costs ~20 % of the reconstruction (a fifth of the bytes
+  // written); left empty then (a blank-corrected map always carries it).
+  bool per_pixel_uncertainty = false;
 };
 
 // Checks a stack for the fit (frames, angles, sizes, types, wavelength, bit depth) and throws

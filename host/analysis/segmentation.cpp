@@ -55,18 +55,31 @@ class LocalBackground {
     }
   }
 
-  // Background of row r into out (width floats).
-  void row(int r, float* out) {
+  int gridColumns() const { return gx_; }
+
+  // Background of row r into out (width floats); node is a gridColumns()-float work row, so
+  // threads can share one LocalBackground.
+  void row(int r, float* out, float* node) const {
     const float f = std::clamp((r + 0.5f) * gy_ / rows_ - 0.5f, 0.0f, gy_ - 1.0f);
     const int y0 = static_cast<int>(f), y1 = std::min(y0 + 1, gy_ - 1);
     const float wy = f - y0;
     const float* g0 = grid_.ptr<float>(y0);
     const float* g1 = grid_.ptr<float>(y1);
-    for (int i = 0; i < gx_; ++i) row_[i] = g0[i] + wy * (g1[i] - g0[i]);
-    for (std::size_t c = 0; c < x0_.size(); ++c) {
-      out[c] = row_[x0_[c]] + wx_[c] * (row_[x1_[c]] - row_[x0_[c]]);
+    for (int i = 0; i < gx_; ++i) node[i] = g0[i] + wy * (g1[i] - g0[i]);
+    // x0_ is constant over runs of ~block columns: per run the interpolation is a plain
+    // multiply-add the compiler vectorises (a per-pixel gather was the slowest loop here).
+    const int w = static_cast<int>(x0_.size());
+    for (int c = 0; c < w;) {
+      const int i0 = x0_[c], i1 = x1_[c];
+      int e = c;
+      while (e < w && x0_[e] == i0) ++e;
+      const float a = node[i0], d = node[i1] - node[i0];
+      const float* __restrict wx = wx_.data();
+      for (int k = c; k < e; ++k) out[k] = a + wx[k] * d;
+      c = e;
     }
   }
+  void row(int r, float* out) { row(r, out, row_.data()); }
 
  private:
   int gy_, gx_;
@@ -222,7 +235,7 @@ void collect(const RetardanceMap& map, const cv::Mat& mask, double seed_nm, bool
       // on a ring (sin(delta) = 0), which would cut its core from its rim; an isotropic
       // inclusion leaves a hole the same way. Holes are filled (the absorption path keeps them:
       // a bubble's clear centre is what marks it).
-      cv::Mat& padded = scratch.blob;
+      cv::Mat& padded = scratch.padded;
       cv::copyMakeBorder(roi, padded, 1, 1, 1, 1, cv::BORDER_CONSTANT, cv::Scalar(0));
       cv::floodFill(padded, cv::Point(0, 0), cv::Scalar(255));
       roi.setTo(255, padded(cv::Rect(1, 1, roi.cols, roi.rows)) == 0);
@@ -278,19 +291,28 @@ Segmentation segment(const RetardanceMap& map, const SegmentationOptions& option
     cv::Mat& blob = scratch.blob;
     blob.create(map.intensity.size(), CV_8U);
     const float thr = static_cast<float>(seg.contrast_threshold);
-    for (int r = 0; r < map.intensity.rows; ++r) {
-      bg.row(r, bg_row.data());
-      const float* in = map.intensity.ptr<float>(r);
-      const std::uint8_t* ex = scratch.excluded.ptr<std::uint8_t>(r);
-      const std::uint8_t* sat = map.saturated.ptr<std::uint8_t>(r);
-      std::uint8_t* out = blob.ptr<std::uint8_t>(r);
-      for (int c = 0; c < w; ++c) {
-        // |I / bg - 1| > thr without a division per pixel (bg > 0 by construction).
-        const std::uint8_t dark_or_bright =
-            std::fabs(in[c] - bg_row[c]) > thr * bg_row[c] ? 255 : 0;
-        out[c] = dark_or_bright & static_cast<std::uint8_t>(~(ex[c] | sat[c]));
-      }
-    }
+    // A full-frame per-pixel pass: split over the worker threads like the reconstruction.
+    cv::parallel_for_(
+        cv::Range(0, map.intensity.rows),
+        [&](const cv::Range& range) {
+          std::vector<float> bg_band(static_cast<std::size_t>(w));
+          std::vector<float> node(static_cast<std::size_t>(bg.gridColumns()));
+          for (int r = range.start; r < range.end; ++r) {
+            bg.row(r, bg_band.data(), node.data());
+            const float* bgr = bg_band.data();
+            const float* in = map.intensity.ptr<float>(r);
+            const std::uint8_t* ex = scratch.excluded.ptr<std::uint8_t>(r);
+            const std::uint8_t* sat = map.saturated.ptr<std::uint8_t>(r);
+            std::uint8_t* out = blob.ptr<std::uint8_t>(r);
+            for (int c = 0; c < w; ++c) {
+              // |I / bg - 1| > thr without a division per pixel (bg > 0 by construction).
+              const std::uint8_t dark_or_bright =
+                  std::fabs(in[c] - bgr[c]) > thr * bgr[c] ? 255 : 0;
+              out[c] = dark_or_bright & static_cast<std::uint8_t>(~(ex[c] | sat[c]));
+            }
+          }
+        },
+        std::max(1, std::min(map.intensity.rows / 16, 128)));
     cv::morphologyEx(blob, blob, cv::MORPH_OPEN, cross);
     collect(map, blob, 0.0, false, min_px, false, scratch, seg.regions);
   }

@@ -38,7 +38,7 @@ struct Segmentation {
 // Full-size working images, kept between fields so a scan does not pay fresh allocations (and
 // their first-touch page faults) for every field.
 struct SegmentationScratch {
-  cv::Mat mask, excluded, blob, group, labels, stats, centroids;
+  cv::Mat mask, excluded, blob, padded, group, labels, stats, centroids;
 };
 
 Segmentation segment(const RetardanceMap& map, const SegmentationOptions& options = {});

@@ -100,7 +100,10 @@ TEST(Reconstruction, AxisIsReportedInZeroTo180) {
 TEST(Reconstruction, NoisyFitStaysUnbiasedAndUncertaintyTracksScatter) {
   const Stack st = testing::renderStack(
       uniformScene(30.0, 40.0, {0, 22.5, 45, 67.5, 90, 112.5, 135, 157.5}, 150));
-  const RetardanceMap m = reconstruct(st);
+  ReconstructionOptions opt;
+  opt.per_pixel_uncertainty = true;
+  const RetardanceMap m = reconstruct(st, nullptr, opt);
+  EXPECT_TRUE(reconstruct(st).uncertainty_nm.empty());  // opt-in only
   cv::Scalar mean, sd;
   cv::meanStdDev(m.retardance_nm, mean, sd);
   EXPECT_NEAR(mean[0], 30.0, 0.3);
@@ -113,7 +116,10 @@ TEST(Reconstruction, UncertaintyGrowsWithNoise) {
   const std::vector<double> angles{0, 22.5, 45, 67.5, 90, 112.5, 135, 157.5};
   double previous = -1.0;
   for (const double noise : {0.0, 30.0, 120.0, 480.0}) {
-    const RetardanceMap m = reconstruct(testing::renderStack(uniformScene(30, 40, angles, noise)));
+    ReconstructionOptions opt;
+    opt.per_pixel_uncertainty = true;
+    const RetardanceMap m =
+        reconstruct(testing::renderStack(uniformScene(30, 40, angles, noise)), nullptr, opt);
     const double u = cv::mean(m.uncertainty_nm)[0];
     EXPECT_GT(u, previous * 2.0) << "noise " << noise;
     previous = u;
