@@ -7,16 +7,15 @@
 #include "acquisition/stack_acquirer.hpp"
 #include "app/commands.hpp"
 #include "app/instrument_session.hpp"
+#include "app/stack_options.hpp"
 #include "io/stack_folder.hpp"
 
 namespace polscan {
 
 namespace {
 struct AcquireOptions {
-  int angles = 8;
+  StackOptions stack;
   std::string out;
-  std::uint32_t exposure_us = 10000;
-  std::string mode = "fly-by";
   std::optional<double> x_um, y_um, z_um;
   std::string slide;
 };
@@ -28,16 +27,8 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
       "acquire",
       "Acquire one stack of frames over equally spaced polarizer angles (0-180 deg) "
       "and write it as a stack folder (stack.json + frame_NNN.png)");
-  cmd->add_option("--angles", opt->angles, "Number of polarizer angles (>= 3)")
-      ->check(CLI::Range(3, 64))
-      ->capture_default_str();
+  opt->stack.addTo(*cmd);
   cmd->add_option("--out", opt->out, "Output stack folder")->required();
-  cmd->add_option("--exposure-us", opt->exposure_us, "Exposure per frame in microseconds")
-      ->check(CLI::Range(10u, 2000000u))
-      ->capture_default_str();
-  cmd->add_option("--mode", opt->mode, "fly-by (continuous rotation) or stop-and-go")
-      ->check(CLI::IsMember({"fly-by", "stop-and-go"}))
-      ->capture_default_str();
   cmd->add_option("--x-um", opt->x_um, "Move the stage here first (slide x, micrometres)");
   cmd->add_option("--y-um", opt->y_um, "Move the stage here first (slide y, micrometres)");
   cmd->add_option("--z-um", opt->z_um, "Move the focus here first (micrometres)");
@@ -59,12 +50,7 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
     if (opt->x_um) session.device().move(wire::AXIS_X, *opt->x_um);
     if (opt->y_um) session.device().move(wire::AXIS_Y, *opt->y_um);
     if (opt->z_um) session.device().move(wire::AXIS_Z, *opt->z_um);
-    AcquisitionSettings s;
-    s.request.angles_deg = equallySpacedAngles(opt->angles);
-    s.request.exposure_us = opt->exposure_us;
-    s.request.mode =
-        opt->mode == "fly-by" ? wire::ACQUISITION_MODE_FLY_BY : wire::ACQUISITION_MODE_STOP_AND_GO;
-    const Stack stack = acquireStack(session.device(), session.camera(), s);
+    const Stack stack = acquireStack(session.device(), session.camera(), opt->stack.settings());
     writeStackFolder(stack, opt->out);
     std::cout << "Wrote " << stack.frames.size() << " frames (" << stack.frames[0].cols << "x"
               << stack.frames[0].rows << " px, " << stack.pixel_um << " um/px) to " << opt->out

@@ -12,6 +12,7 @@
 #include "app/commands.hpp"
 #include "app/instrument_session.hpp"
 #include "app/progress.hpp"
+#include "app/stack_options.hpp"
 #include "hardware/twin/slide.hpp"
 #include "io/stack_folder.hpp"
 
@@ -22,9 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 struct DemoOptions {
   std::string out = "demo-out";
-  int angles = 8;
-  std::string mode = "fly-by";
-  std::uint32_t exposure_us = 10000;
+  StackOptions stack;
 };
 
 // Field centres on the built-in slide (slide micrometres), each 1024 x 768 px at 0.4 um/px.
@@ -60,15 +59,7 @@ void addDemoCommand(CLI::App& app, GlobalOptions& global) {
       "the crystal report");
   cmd->add_option("--out", opt->out, "Output folder (stacks, report.json, truth.json)")
       ->capture_default_str();
-  cmd->add_option("--angles", opt->angles, "Polarizer angles per stack")
-      ->check(CLI::Range(3, 64))
-      ->capture_default_str();
-  cmd->add_option("--mode", opt->mode, "fly-by (continuous rotation) or stop-and-go")
-      ->check(CLI::IsMember({"fly-by", "stop-and-go"}))
-      ->capture_default_str();
-  cmd->add_option("--exposure-us", opt->exposure_us, "Exposure per frame in microseconds")
-      ->check(CLI::Range(10u, 2000000u))
-      ->capture_default_str();
+  opt->stack.addTo(*cmd);
   cmd->callback([opt, &global] {
     const fs::path out = opt->out;
     std::error_code ec;
@@ -85,11 +76,7 @@ void addDemoCommand(CLI::App& app, GlobalOptions& global) {
     session.homeAll();
     session.device().setLed(0.8f);
 
-    AcquisitionSettings s;
-    s.request.angles_deg = equallySpacedAngles(opt->angles);
-    s.request.exposure_us = opt->exposure_us;
-    s.request.mode =
-        opt->mode == "fly-by" ? wire::ACQUISITION_MODE_FLY_BY : wire::ACQUISITION_MODE_STOP_AND_GO;
+    const AcquisitionSettings s = opt->stack.settings();
     const twin::Slide& slide = session.virtualCamera().slide();
     ReportBuilder builder(slide.sample);
     Progress progress("scan", static_cast<int>(std::size(kDemoFields)));

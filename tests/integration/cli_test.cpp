@@ -7,22 +7,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/cli_runner.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
-struct CliResult {
-  int status;
-  std::string output;  // stdout and stderr
-};
+using polscan::testing::CliResult;
 
 CliResult runPolscan(const std::string& args) {
-  const std::string cmd = std::string(POLSCAN_EXE) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (p != nullptr && std::fgets(buf, sizeof(buf), p)) out += buf;
-  const int rc = p != nullptr ? ::pclose(p) : -1;
-  return CliResult{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+  return polscan::testing::runCli(POLSCAN_EXE, args);
 }
 
 fs::path tempDir(const std::string& name) {
