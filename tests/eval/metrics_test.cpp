@@ -58,6 +58,8 @@ TEST(Metrics, HandMadeField) {
   EXPECT_EQ(total, 7);  // 5 scored truths + 2 detections of nothing; the cut CPPD is not counted
   EXPECT_EQ(counts.false_crystals, 2);
   EXPECT_EQ(counts.false_birefringent, 1);  // the CPPD on nothing; non-birefringent is not
+  // The artefact reported as non-birefringent; the unknown on nothing is not a claim at all.
+  EXPECT_EQ(counts.false_non_birefringent, 1);
 
   // Retardance bins: 8 nm -> 5-10 (found, right); 15 -> 10-20 (found, wrong);
   // 25 -> 20-50 (missed); 200 -> >= 50 (found, right).
@@ -83,6 +85,8 @@ TEST(Metrics, HandMadeField) {
   EXPECT_NEAR(met.class_accuracy, 2.0 / 3.0, 1e-12);
   EXPECT_NEAR(met.detection_sensitivity, 1.0, 1e-12);
   EXPECT_NEAR(met.false_crystals_per_100_fields, 200.0, 1e-9);
+  EXPECT_NEAR(met.false_birefringent_per_100_fields, 100.0, 1e-9);
+  EXPECT_NEAR(met.false_non_birefringent_per_100_fields, 100.0, 1e-9);
   EXPECT_NEAR(met.fields_per_s, 0.5, 1e-12);
 }
 
