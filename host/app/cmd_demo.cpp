@@ -32,10 +32,11 @@ constexpr std::pair<double, double> kDemoFields[] = {{0, 0}, {300, 0}, {0, 300},
 void printTruthComparison(const twin::Slide& slide, const Report& report,
                           const VirtualCameraConfig& cam, std::ostream& out) {
   std::map<std::string, int> truth;
+  std::set<int> seen;  // fields overlap: count each object once
   for (const auto& [x, y] : kDemoFields) {
     for (const twin::CrystalSpec* c :
          twin::objectsInField(slide, x, y, cam.width * cam.pixel_um, cam.height * cam.pixel_um)) {
-      if (c->cls != CrystalClass::Artefact) ++truth[std::string(crystalClassName(c->cls))];
+      if (seen.insert(c->id).second) ++truth[std::string(crystalClassName(c->cls))];
     }
   }
   std::map<std::string, int> found;
