@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <optional>
 
-#include "analysis/field_analysis.hpp"
 #include "io/stack_folder.hpp"
 
 namespace polscan {
@@ -32,8 +31,8 @@ std::vector<fs::path> findStackFolders(const fs::path& dir) {
 void ReportBuilder::addField(const Stack& stack) {
   std::optional<Stack> blank;
   if (stack.blank) blank = readStackFolder(*stack.blank);
-  const analysis::FieldResult result =
-      analysis::analyzeField(stack, blank ? &*blank : nullptr, fields_, 1);
+  const analysis::FieldResult& result =
+      analyzer_.analyze(stack, blank ? &*blank : nullptr, fields_, 1);
   std::vector<FieldCrystal> field;
   for (const CrystalRecord& c : result.crystals) {
     FieldCrystal fc{c, false, false};

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/field_analysis.hpp"
 #include "common/stack.hpp"
 #include "io/report.hpp"
 #include "scan/overlap_merge.hpp"
@@ -25,6 +26,7 @@ class ReportBuilder {
 
  private:
   std::string sample_;
+  analysis::FieldAnalyzer analyzer_;  // keeps its buffers between fields of one size
   int fields_ = 0;
   std::vector<FieldCrystal> crystals_;
 };

@@ -1,5 +1,6 @@
 // `polscan device info|home`: talk to the instrument's firmware directly.
 #include <iostream>
+#include <memory>
 
 #include "app/commands.hpp"
 #include "app/instrument_session.hpp"
@@ -70,21 +71,21 @@ void addDeviceCommands(CLI::App& app, GlobalOptions& global) {
 
   auto* home = device->add_subcommand(
       "home", "Home an axis (polarizer: on its index sensor; stages: on their limit switch)");
-  static std::string axis_name = "all";
-  home->add_option("--axis", axis_name, "polarizer, x, y, z or all")
+  auto axis_name = std::make_shared<std::string>("all");
+  home->add_option("--axis", *axis_name, "polarizer, x, y, z or all")
       ->check(CLI::IsMember({"polarizer", "x", "y", "z", "all"}))
       ->capture_default_str();
-  home->callback([&global] {
+  home->callback([&global, axis_name] {
     InstrumentOptions io;
     io.device = global.device;
     InstrumentSession session(io);
-    if (axis_name == "all") {
+    if (*axis_name == "all") {
       session.homeAll();
     } else {
-      const wire::Axis axis = axis_name == "polarizer" ? wire::AXIS_POLARIZER
-                              : axis_name == "x"       ? wire::AXIS_X
-                              : axis_name == "y"       ? wire::AXIS_Y
-                                                       : wire::AXIS_Z;
+      const wire::Axis axis = *axis_name == "polarizer" ? wire::AXIS_POLARIZER
+                              : *axis_name == "x"       ? wire::AXIS_X
+                              : *axis_name == "y"       ? wire::AXIS_Y
+                                                        : wire::AXIS_Z;
       session.device().home(axis);
     }
     const wire::DeviceStatus status = session.device().getStatus();

@@ -248,13 +248,11 @@ wire::Reply DeviceClient::call(wire::HostMessage message, std::chrono::milliseco
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   std::unique_lock lock(mutex_);
-  const bool done = cv_.wait_until(
-      lock, deadline, [&] { return failure_.has_value() || pending_[id].has_value(); });
+  cv_.wait_until(lock, deadline, [&] { return failure_.has_value() || pending_[id].has_value(); });
   std::optional<wire::Reply> reply = std::move(pending_[id]);
   pending_.erase(id);
   if (reply) return *reply;
   if (failure_) throw LinkError(*failure_);
-  (void)done;
   throw LinkError("no reply from " + description_ + " within " + std::to_string(timeout.count()) +
                   " ms (request " + std::to_string(id) + ")");
 }
