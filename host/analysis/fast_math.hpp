@@ -44,4 +44,33 @@ namespace polscan::analysis::fastmath {
   return atan2f(s, std::sqrt(c2 > 0.0f ? c2 : 0.0f));
 }
 
+// sin and cos of any x (|x| up to ~1e4 rad): reduced to [-pi, pi] by whole turns, then Taylor
+// polynomials (|error| < 1e-6 at the ends of the range, below what the retardance fit resolves).
+[[gnu::always_inline]] inline void sinCos(float x, float& s, float& c) {
+  constexpr float kTwoPi = 2.0f * std::numbers::pi_v<float>;
+  constexpr float kInvTwoPi = 1.0f / kTwoPi;
+  // Round to nearest by the 1.5 * 2^23 trick: nearbyint is a libm call without SSE4.1.
+  constexpr float kRound = 12582912.0f;
+  const float turns = (x * kInvTwoPi + kRound) - kRound;
+  const float r = x - turns * kTwoPi;
+  const float r2 = r * r;
+  float ps = -7.6471637e-13f;  // -1/15!
+  ps = ps * r2 + 1.6059044e-10f;
+  ps = ps * r2 - 2.5052108e-8f;
+  ps = ps * r2 + 2.7557319e-6f;
+  ps = ps * r2 - 1.9841270e-4f;
+  ps = ps * r2 + 8.3333333e-3f;
+  ps = ps * r2 - 1.6666667e-1f;
+  s = r + r * r2 * ps;
+  float pc = 4.7794773e-14f;  // 1/16!
+  pc = pc * r2 - 1.1470746e-11f;
+  pc = pc * r2 + 2.0876757e-9f;
+  pc = pc * r2 - 2.7557319e-7f;
+  pc = pc * r2 + 2.4801587e-5f;
+  pc = pc * r2 - 1.3888889e-3f;
+  pc = pc * r2 + 4.1666667e-2f;
+  pc = pc * r2 - 0.5f;
+  c = 1.0f + r2 * pc;
+}
+
 }  // namespace polscan::analysis::fastmath

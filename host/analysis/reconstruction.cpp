@@ -10,27 +10,19 @@
 #include <string>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "analysis/analysis_error.hpp"
 #include "analysis/fast_math.hpp"
 #include "analysis/harmonic_fit.hpp"
+#include "analysis/reconstruction_detail.hpp"
 
 namespace polscan::analysis {
 
 namespace {
 
-std::string sizeText(const cv::Mat& m) {
-  return std::to_string(m.cols) + "x" + std::to_string(m.rows);
-}
-
-std::string typeText(int type) {
-  // typeToString would do but its spelling differs between OpenCV versions; keep ours stable.
-  static const char* depths[] = {"8U", "8S", "16U", "16S", "32S", "32F", "64F", "16F"};
-  return std::string("CV_") + depths[CV_MAT_DEPTH(type)] + "C" + std::to_string(CV_MAT_CN(type));
-}
+using detail::sizeText;
+using detail::streamFence;
+using detail::streamRow;
+using detail::typeText;
 
 int harmonicFor(polscan::OpticalTrain train) {
   switch (train) {
@@ -38,10 +30,13 @@ int harmonicFor(polscan::OpticalTrain train) {
       return 2;
     case polscan::OpticalTrain::Crossed:
       return 4;
+    case polscan::OpticalTrain::FixedAnalyser:
+      return 2;
     default:
       throw AnalysisError(
           std::string("optical train '") + std::string(polscan::opticalTrainName(train)) +
-          "' is not supported yet by the reconstruction (circular and crossed are)");
+          "' is not supported yet by the reconstruction (circular, crossed, fixed-analyser and "
+          "RGB circular are)");
   }
 }
 
@@ -67,7 +62,7 @@ struct RowScratch {
   std::vector<float> a0, a1, a2, rss, b1, b2, bi0;
   std::vector<float> ret, axis, inten, unc;  // the finished row before it is streamed out
   std::vector<std::uint16_t> max_value;
-  std::vector<std::uint8_t> sat, fold;
+  std::vector<std::uint8_t> sat, fold, amb;
 };
 
 // One scratch set per worker thread, kept across bands and fields: a fresh ~100 KB set per
@@ -78,36 +73,6 @@ RowScratch& threadScratch(int width) {
   return s;
 }
 
-// Copies a finished row to its output with non-temporal stores. The outputs are write-only in this
-// pass and ordinary stores would first read every destination line (read-for-ownership): a third
-// more memory traffic on a pass that is memory-bound at 2048x2048. Callers fence (streamFence).
-void streamRow(void* dst, const void* src, std::size_t bytes) {
-#if defined(__SSE2__)
-  auto* d = static_cast<char*>(dst);
-  const auto* s = static_cast<const char*>(src);
-  const std::size_t head =
-      std::min(bytes, (16 - (reinterpret_cast<std::uintptr_t>(d) & 15u)) & 15u);
-  std::memcpy(d, s, head);
-  d += head;
-  s += head;
-  bytes -= head;
-  for (; bytes >= 16; bytes -= 16, d += 16, s += 16) {
-    _mm_stream_si128(reinterpret_cast<__m128i*>(d),
-                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(s)));
-  }
-  std::memcpy(d, s, bytes);
-#else
-  std::memcpy(dst, src, bytes);
-#endif
-}
-
-// Streaming stores are weakly ordered: make them visible before the band reports completion.
-void streamFence() {
-#if defined(__SSE2__)
-  _mm_sfence();
-#endif
-}
-
 struct FinishParams {
   float lambda_over_2pi;  // nm per radian of phase retardance
   float cap_nm;           // largest uncertainty reported (the fold makes larger values meaningless)
@@ -115,7 +80,9 @@ struct FinishParams {
   float c00, c01, c02, c11, c12, c22;  // (A^T A)^-1
   float fold_s;
   float blank_mean_i0;
-  float i0_ref;  // crossed only
+  float i0_ref;           // crossed only
+  float blind_sin2;       // fixed-analyser only: sin^2(2 x blind angle)
+  const float* inv_gain;  // flat-field row (1 / gain), null without a flat
   std::uint16_t saturation;
   bool blank;
 };
@@ -164,7 +131,7 @@ POLSCAN_ANALYSIS_HOT void finishCircularRow(const RowScratch& in, const FinishPa
     axis[c] = phi >= 180.0f ? phi - 180.0f : phi;
     const float bi = bi0[c] > 1e-3f ? bi0[c] : 1e-3f;
     const float ratio = p.blank_mean_i0 / bi;
-    const float flat = bmask > 0.0f ? ratio : 1.0f;
+    const float flat = (bmask > 0.0f ? ratio : 1.0f) * (p.inv_gain ? p.inv_gain[c] : 1.0f);
     inten[c] = 2.0f * m * flat;
     sat[c] = static_cast<std::uint8_t>(sat[c] | (mx[c] >= p.saturation ? 255 : 0));
     fold[c] = s >= p.fold_s ? 255 : 0;
@@ -196,8 +163,9 @@ POLSCAN_ANALYSIS_HOT void finishCrossedRow(const RowScratch& in, const FinishPar
                                            std::uint8_t* __restrict fold) {
   constexpr float kRadToQuarterDeg = 45.0f / std::numbers::pi_v<float>;
   const float bmask = p.blank ? 1.0f : 0.0f;
-  const float inv_ref = 1.0f / p.i0_ref;
   for (int c = 0; c < width; ++c) {
+    // The flat-field makes the open intensity a per-pixel map: I0_ref x gain.
+    const float inv_ref = (p.inv_gain ? p.inv_gain[c] : 1.0f) / p.i0_ref;
     const float d1 = in.a1[c] - bmask * in.b1[c], d2 = in.a2[c] - bmask * in.b2[c];
     const float amp = std::sqrt(d1 * d1 + d2 * d2);
     float qv = 2.0f * amp * inv_ref;  // sin^2(delta/2)
@@ -208,7 +176,7 @@ POLSCAN_ANALYSIS_HOT void finishCrossedRow(const RowScratch& in, const FinishPar
     float phi = fastmath::atan2f(-d2, -d1) * kRadToQuarterDeg;
     phi = phi < 0.0f ? phi + 90.0f : phi;
     axis[c] = phi >= 90.0f ? phi - 90.0f : phi;
-    inten[c] = p.i0_ref;
+    inten[c] = 1.0f / inv_ref;
     sat[c] = static_cast<std::uint8_t>(sat[c] | (in.max_value[c] >= p.saturation ? 255 : 0));
     fold[c] = sh >= p.fold_s ? 255 : 0;
     if constexpr (!kUncertainty) continue;
@@ -225,11 +193,65 @@ POLSCAN_ANALYSIS_HOT void finishCrossedRow(const RowScratch& in, const FinishPar
   }
 }
 
-FinishParams makeParams(const HarmonicFit& fit, const polscan::Stack& stack, bool crossed) {
+// Fixed analyser at 90 deg (only the polarizer turns): with the optics.hpp quantities,
+// I/I0 = 1/2 [T - cos 2theta (T - q0 + q1) - sin 2theta q2], q0 = T Q, q1 = T Q cos 4phi,
+// q2 = T Q sin 4phi, Q = sin^2(delta/2). So a0 = I0 T / 2 and the sample moves the normalised
+// harmonics off the Malus background (-1, 0) by u = 1 + a1/a0 = 2 Q sin^2 2phi and
+// v = -a2/a0 = 2 Q sin 2phi cos 2phi: Q = (u^2 + v^2) / (2u), 2phi = atan2(u, v) in [0, 180]
+// (phi modulo 90). A slow axis along the polarizer or analyser axis (sin 2phi = 0) is invisible.
+template <bool kUncertainty>
+POLSCAN_ANALYSIS_HOT void finishFixedRow(const RowScratch& in, const FinishParams& p, int width,
+                                         float* __restrict ret, float* __restrict axis,
+                                         float* __restrict inten, float* __restrict unc,
+                                         std::uint8_t* __restrict sat,
+                                         std::uint8_t* __restrict fold,
+                                         std::uint8_t* __restrict amb) {
+  constexpr float kRadToHalfDeg = 90.0f / std::numbers::pi_v<float>;
+  const float bmask = p.blank ? 1.0f : 0.0f;
+  for (int c = 0; c < width; ++c) {
+    const float m = in.a0[c] > 1e-3f ? in.a0[c] : 1e-3f;
+    const float inv = 1.0f / m;
+    const float n1 = in.a1[c] * inv, n2 = in.a2[c] * inv;
+    // With a blank, its own offset from the ideal background (polarizer zero error, strain) goes.
+    const float u = bmask > 0.0f ? n1 - in.b1[c] : 1.0f + n1;
+    const float v = -(n2 - bmask * in.b2[c]);
+    const float r2 = u * u + v * v;
+    const float r = std::sqrt(r2);
+    // Near the blind orientations u -> 0 and Q = r^2 / 2u only amplifies noise: cap the divisor.
+    const float floor = r * p.blind_sin2;
+    const float den = u > floor ? u : floor;
+    float q = r2 / (2.0f * (den > 1e-12f ? den : 1e-12f));
+    q = q < 1.0f ? q : 1.0f;
+    const float sh = std::sqrt(q);
+    ret[c] = 2.0f * fastmath::asinUnit(sh) * p.lambda_over_2pi;
+    float phi = fastmath::atan2f(u, v) * kRadToHalfDeg;
+    phi = phi < 0.0f ? phi + 90.0f : phi;
+    axis[c] = phi >= 90.0f ? phi - 90.0f : phi;
+    const float flat =
+        (bmask > 0.0f ? p.blank_mean_i0 / (in.bi0[c] > 1e-3f ? in.bi0[c] : 1e-3f) : 1.0f) *
+        (p.inv_gain ? p.inv_gain[c] : 1.0f);
+    inten[c] = 2.0f * m * flat;
+    sat[c] = static_cast<std::uint8_t>(sat[c] | (in.max_value[c] >= p.saturation ? 255 : 0));
+    fold[c] = sh >= p.fold_s ? 255 : 0;
+    amb[c] = u < floor ? 255 : 0;
+    if constexpr (!kUncertainty) continue;
+    // dQ/du = 1/2 - v^2 / (2 u^2), dQ/dv = v / u; u and v each carry var(a1 or a2) / a0^2.
+    const float iu = 1.0f / (den > 1e-6f ? den : 1e-6f);
+    const float gu = 0.5f - 0.5f * v * v * iu * iu, gv = v * iu;
+    const float var_n = in.rss[c] * p.inv_dof * 0.5f * (p.c11 + p.c22) * inv * inv;
+    const float var_q = var_n * (gu * gu + gv * gv);
+    const float dq = q * (1.0f - q);
+    const float sigma = std::sqrt(var_q > 0.0f ? var_q : 0.0f) /
+                        std::sqrt(dq > 1e-4f ? dq : 1e-4f) * p.lambda_over_2pi;
+    unc[c] = sigma < p.cap_nm ? sigma : p.cap_nm;
+  }
+}
+
+FinishParams makeParams(const HarmonicFit& fit, const polscan::Stack& stack, bool half_wave) {
   FinishParams p{};
   const double lambda = stack.wavelengths_nm.front();
   p.lambda_over_2pi = static_cast<float>(lambda / (2.0 * std::numbers::pi));
-  p.cap_nm = static_cast<float>(crossed ? lambda / 2.0 : lambda / 4.0);
+  p.cap_nm = static_cast<float>(half_wave ? lambda / 2.0 : lambda / 4.0);
   const int dof = fit.frameCount() - 3;
   p.inv_dof = dof > 0 ? 1.0f / static_cast<float>(dof) : 0.0f;
   const cv::Matx33d& c = fit.covariance();
@@ -260,22 +282,37 @@ void validateStack(const polscan::Stack& stack, const char* what) {
   const cv::Mat& f0 = stack.frames.front();
   for (std::size_t k = 0; k < stack.frames.size(); ++k) {
     const cv::Mat& f = stack.frames[k];
-    const std::string frame = w + ": frame " + std::to_string(k);
-    if (f.empty()) throw AnalysisError(frame + " is empty");
-    if (f.type() == CV_16UC3) {
-      throw AnalysisError(frame + " is RGB (CV_16UC3): the RGB path is not supported yet");
+    std::ostringstream frame;
+    frame << w << ": frame " << k << " (" << stack.angles_deg[k] << " deg)";
+    if (f.empty()) throw AnalysisError(frame.str() + " is empty");
+    if (f.type() != CV_16UC1 && f.type() != CV_16UC3) {
+      throw AnalysisError(frame.str() + " is " + typeText(f.type()) +
+                          ", expected 16-bit mono (CV_16UC1) or RGB (CV_16UC3)");
     }
-    if (f.type() != CV_16UC1) {
-      throw AnalysisError(frame + " is " + typeText(f.type()) +
-                          ", expected 16-bit mono (CV_16UC1)");
+    if (f.type() != f0.type()) {
+      throw AnalysisError(frame.str() + " is " + typeText(f.type()) + " but frame 0 is " +
+                          typeText(f0.type()));
     }
     if (f.size() != f0.size()) {
-      throw AnalysisError(frame + " is " + sizeText(f) + " but frame 0 is " + sizeText(f0));
+      throw AnalysisError(frame.str() + " is " + sizeText(f) + " but frame 0 is " + sizeText(f0));
     }
   }
-  if (stack.wavelengths_nm.empty() || !std::isfinite(stack.wavelengths_nm.front()) ||
-      stack.wavelengths_nm.front() <= 0.0) {
+  const bool rgb = f0.type() == CV_16UC3;
+  if (rgb && stack.wavelengths_nm.size() != 3) {
+    throw AnalysisError(w +
+                        ": RGB frames (CV_16UC3) need three wavelengths (R, G, B) in "
+                        "wavelengths_nm, got " +
+                        std::to_string(stack.wavelengths_nm.size()));
+  }
+  if (stack.wavelengths_nm.empty()) {
     throw AnalysisError(w + ": no valid wavelength (wavelengths_nm must hold a positive value)");
+  }
+  for (std::size_t k = 0; k < (rgb ? 3u : 1u); ++k) {
+    const double l = stack.wavelengths_nm[k];
+    if (!std::isfinite(l) || l <= 0.0) {
+      throw AnalysisError(w + ": no valid wavelength (wavelengths_nm[" + std::to_string(k) +
+                          "] = " + std::to_string(l) + ", must be a positive value)");
+    }
   }
   if (stack.bit_depth < 1 || stack.bit_depth > 16) {
     throw AnalysisError(w + ": bit_depth " + std::to_string(stack.bit_depth) + " outside 1..16");
@@ -297,43 +334,82 @@ RetardanceMap reconstruct(const polscan::Stack& stack, const polscan::Stack* bla
   return map;
 }
 
+namespace detail {
+
+cv::Mat inverseFlatGain(const cv::Mat& flat, cv::Size size, int channels) {
+  if (flat.empty()) return {};
+  const int depth = flat.depth();
+  if ((depth != CV_16U && depth != CV_32F) ||
+      (flat.channels() != 1 && flat.channels() != channels)) {
+    throw AnalysisError("flat_field: is " + typeText(flat.type()) +
+                        ", expected CV_16U or CV_32F with 1" +
+                        (channels == 3 ? std::string(" or 3 channels") : std::string(" channel")));
+  }
+  if (flat.size() != size) {
+    throw AnalysisError("flat_field: is " + sizeText(flat) + " but the stack's frames are " +
+                        std::to_string(size.width) + "x" + std::to_string(size.height));
+  }
+  cv::Mat gain;
+  flat.convertTo(gain, CV_32F);
+  if (gain.channels() != channels) {
+    std::vector<cv::Mat> same(static_cast<std::size_t>(channels), gain);
+    cv::merge(same, gain);
+  }
+  // Float flats may hold NaN/inf or non-positive gains: name the first such pixel.
+  for (int r = 0; r < gain.rows; ++r) {
+    const float* g = gain.ptr<float>(r);
+    for (int i = 0; i < gain.cols * channels; ++i) {
+      if (!std::isfinite(g[i]) || !(g[i] > 0.0f)) {
+        std::ostringstream msg;
+        msg << "flat_field: pixel (x " << i / channels << ", y " << r << ") channel "
+            << i % channels << " is " << g[i] << " (gains must be finite and positive)";
+        throw AnalysisError(msg.str());
+      }
+    }
+  }
+  const cv::Scalar mean = cv::mean(gain);
+  std::vector<cv::Mat> planes;
+  cv::split(gain, planes);
+  for (int ch = 0; ch < channels; ++ch) {
+    cv::divide(mean[ch], planes[static_cast<std::size_t>(ch)],
+               planes[static_cast<std::size_t>(ch)]);
+  }
+  cv::Mat inv;
+  cv::merge(planes, inv);
+  return inv.reshape(1, size.height);  // one float per sample, interleaved like the frames
+}
+
+void countSaturatedFrames(const polscan::Stack& stack, RetardanceMap& map) {
+  map.saturated_frames.clear();
+  if (cv::countNonZero(map.saturated) == 0) return;  // the usual case costs one pass over a mask
+  const auto ceiling = static_cast<double>((1u << stack.bit_depth) - 1u);
+  for (std::size_t k = 0; k < stack.frames.size(); ++k) {
+    cv::Mat hot;
+    cv::compare(stack.frames[k].reshape(1), ceiling, hot, cv::CMP_GE);
+    const int n = cv::countNonZero(hot);
+    if (n > 0) map.saturated_frames.push_back({static_cast<int>(k), stack.angles_deg[k], n});
+  }
+}
+
+}  // namespace detail
+
+std::string describeSaturation(const RetardanceMap& map) {
+  if (map.saturated_frames.empty()) return {};
+  std::ostringstream msg;
+  msg << "saturated pixels:";
+  for (std::size_t i = 0; i < map.saturated_frames.size(); ++i) {
+    const SaturatedFrame& f = map.saturated_frames[i];
+    msg << (i ? "," : "") << " frame " << f.frame << " (" << f.angle_deg << " deg) " << f.pixels
+        << " px";
+  }
+  return msg.str();
+}
+
 void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
                      const ReconstructionOptions& options, RetardanceMap& map) {
   validateStack(stack, "stack");
-  const int harmonic = harmonicFor(stack.train);
-  const bool crossed = harmonic == 4;
-  if (crossed && !(options.crossed_reference_i0 > 0.0)) {
-    throw AnalysisError(
-        "crossed train: the open-polarizer intensity is unknown (set "
-        "ReconstructionOptions::crossed_reference_i0): crossed polarizers measure only "
-        "I0 sin^2(delta/2)");
-  }
-  const HarmonicFit fit(stack.angles_deg, harmonic);
   const cv::Size size = stack.frames.front().size();
-  const int width = size.width;
-
-  map.pixel_um = stack.pixel_um;
-  map.background_corrected = false;
-  map.wavelength_nm = stack.wavelengths_nm.front();
-  map.quarter_wave_nm = map.wavelength_nm / 4.0;
-  map.axis_modulo_90 = crossed;
-  map.retardance_nm.create(size, CV_32F);
-  map.slow_axis_deg.create(size, CV_32F);
-  map.intensity.create(size, CV_32F);
-  // The blank's second harmonic is parked in the uncertainty plane, so a blank brings it along.
-  const bool uncertainty = options.per_pixel_uncertainty || blank != nullptr;
-  if (uncertainty) {
-    map.uncertainty_nm.create(size, CV_32F);
-  } else {
-    map.uncertainty_nm.release();
-  }
-  map.saturated.create(size, CV_8U);
-  map.at_fold.create(size, CV_8U);
-
-  FinishParams params = makeParams(fit, stack, crossed);
-  params.fold_s = static_cast<float>(options.fold_sin_delta);
-  params.i0_ref = static_cast<float>(options.crossed_reference_i0);
-
+  const int channels = stack.frames.front().channels();
   if (blank != nullptr) {
     validateStack(*blank, "blank");
     if (blank->train != stack.train) {
@@ -346,6 +422,65 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
       throw AnalysisError("blank: frame 0 is " + sizeText(blank->frames.front()) +
                           " but the stack's frames are " + sizeText(stack.frames.front()));
     }
+    if (blank->frames.front().type() != stack.frames.front().type()) {
+      throw AnalysisError("blank: frame 0 is " + typeText(blank->frames.front().type()) +
+                          " but the stack's frames are " + typeText(stack.frames.front().type()));
+    }
+  }
+  const cv::Mat inv_gain = detail::inverseFlatGain(options.flat_field, size, channels);
+  if (channels == 3) {
+    detail::reconstructRgbInto(stack, blank, options, inv_gain, map);
+    map.noise_floor_nm = estimateNoiseFloor(map.retardance_nm, map.saturated);
+    if (stack.angles_deg.size() == 3 && !map.uncertainty_nm.empty()) {
+      map.uncertainty_nm.setTo(map.noise_floor_nm);
+    }
+    detail::countSaturatedFrames(stack, map);
+    return;
+  }
+  const int harmonic = harmonicFor(stack.train);
+  const bool crossed = stack.train == polscan::OpticalTrain::Crossed;
+  const bool fixed = stack.train == polscan::OpticalTrain::FixedAnalyser;
+  if (crossed && !(options.crossed_reference_i0 > 0.0)) {
+    throw AnalysisError(
+        "crossed train: the open-polarizer intensity is unknown (set "
+        "ReconstructionOptions::crossed_reference_i0): crossed polarizers measure only "
+        "I0 sin^2(delta/2)");
+  }
+  const HarmonicFit fit(stack.angles_deg, harmonic);
+  const int width = size.width;
+
+  map.pixel_um = stack.pixel_um;
+  map.background_corrected = false;
+  map.wavelength_nm = stack.wavelengths_nm.front();
+  map.quarter_wave_nm = map.wavelength_nm / 4.0;
+  map.max_retardance_nm = (crossed || fixed) ? map.wavelength_nm / 2.0 : map.quarter_wave_nm;
+  map.channels = 1;
+  map.axis_modulo_90 = crossed || fixed;
+  map.retardance_nm.create(size, CV_32F);
+  map.slow_axis_deg.create(size, CV_32F);
+  map.intensity.create(size, CV_32F);
+  // The blank's second harmonic is parked in the uncertainty plane, so a blank brings it along.
+  const bool uncertainty = options.per_pixel_uncertainty || blank != nullptr;
+  if (uncertainty) {
+    map.uncertainty_nm.create(size, CV_32F);
+  } else {
+    map.uncertainty_nm.release();
+  }
+  map.saturated.create(size, CV_8U);
+  map.at_fold.create(size, CV_8U);
+  if (fixed) {
+    map.ambiguous.create(size, CV_8U);
+  } else {
+    map.ambiguous.release();
+  }
+
+  FinishParams params = makeParams(fit, stack, crossed || fixed);
+  params.fold_s = static_cast<float>(options.fold_sin_delta);
+  params.i0_ref = static_cast<float>(options.crossed_reference_i0);
+  const double blind = std::sin(2.0 * options.fixed_analyser_blind_deg * std::numbers::pi / 180.0);
+  params.blind_sin2 = static_cast<float>(blind);
+
+  if (blank != nullptr) {
     const HarmonicFit blank_fit(blank->angles_deg, harmonic);
     const auto blank_sat = static_cast<std::uint16_t>((1u << blank->bit_depth) - 1u);
     // The blank's harmonics are parked in the output planes the sample pass overwrites pixel by
@@ -364,7 +499,7 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
             std::uint8_t* sat = map.saturated.ptr<std::uint8_t>(r);
             for (int c = 0; c < width; ++c) {
               const float m = s.a0[c] > 1e-3f ? s.a0[c] : 1e-3f;
-              // Circular: normalised harmonics. Crossed: absolute (the blank is dark there).
+              // Circular, fixed: normalised harmonics. Crossed: absolute (the blank is dark there).
               const float norm = crossed ? 1.0f : 1.0f / m;
               b1[c] = s.a1[c] * norm;
               b2[c] = s.a2[c] * norm;
@@ -383,6 +518,7 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
       cv::Range(0, size.height),
       [&](const cv::Range& range) {
         RowScratch& s = threadScratch(width);
+        FinishParams rp = params;
         std::vector<const std::uint16_t*> rows(stack.frames.size());
         for (int r = range.start; r < range.end; ++r) {
           for (std::size_t k = 0; k < rows.size(); ++k) {
@@ -396,6 +532,7 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
           float* unc = uncertainty ? map.uncertainty_nm.ptr<float>(r) : nullptr;
           std::uint8_t* sat = map.saturated.ptr<std::uint8_t>(r);
           std::uint8_t* fold = map.at_fold.ptr<std::uint8_t>(r);
+          rp.inv_gain = inv_gain.empty() ? nullptr : inv_gain.ptr<float>(r);
           if (params.blank) {
             std::copy(axis, axis + width, s.b1.begin());
             std::copy(unc, unc + width, s.b2.begin());
@@ -405,10 +542,17 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
             std::fill(s.sat.begin(), s.sat.end(), std::uint8_t{0});
           }
           auto finish = [&](auto row_fn) {
-            row_fn(s, params, width, s.ret.data(), s.axis.data(), s.inten.data(), s.unc.data(),
+            row_fn(s, rp, width, s.ret.data(), s.axis.data(), s.inten.data(), s.unc.data(),
                    s.sat.data(), s.fold.data());
           };
-          if (crossed) {
+          if (fixed) {
+            s.amb.resize(static_cast<std::size_t>(width));
+            auto fixed_fn = uncertainty ? finishFixedRow<true> : finishFixedRow<false>;
+            fixed_fn(s, rp, width, s.ret.data(), s.axis.data(), s.inten.data(), s.unc.data(),
+                     s.sat.data(), s.fold.data(), s.amb.data());
+            streamRow(map.ambiguous.ptr<std::uint8_t>(r), s.amb.data(),
+                      static_cast<std::size_t>(width));
+          } else if (crossed) {
             uncertainty ? finish(finishCrossedRow<true>) : finish(finishCrossedRow<false>);
           } else {
             uncertainty ? finish(finishCircularRow<true>) : finish(finishCircularRow<false>);
@@ -431,6 +575,7 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
     // back to the field's background noise (a lower bound away from the fold).
     map.uncertainty_nm.setTo(map.noise_floor_nm);
   }
+  detail::countSaturatedFrames(stack, map);
 }
 
 double estimateNoiseFloor(const cv::Mat& retardance_nm, const cv::Mat& saturated) {

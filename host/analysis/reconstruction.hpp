@@ -2,7 +2,10 @@
 // blank-corrected).
 #pragma once
 
+#include <string>
+
 #include "analysis/retardance_map.hpp"
+#include "analysis/wavelength_unwrap.hpp"
 #include "common/stack.hpp"
 
 namespace polscan::analysis {
@@ -19,15 +22,28 @@ struct ReconstructionOptions {
   // the analysis does not use it and it costs ~20 % of the reconstruction (a fifth of the bytes
   // written); left empty then (a blank-corrected map always carries it).
   bool per_pixel_uncertainty = false;
+  // Flat-field: a frame of the empty field (CV_16U or CV_32F, the stack's size and channel count,
+  // or one channel for RGB) or a gain map; only its shape matters (divided by its mean per
+  // channel). The intensity is divided by it and, in the crossed train, the reference I0 is
+  // multiplied by it per pixel. Empty: none (a blank stack flat-fields on its own).
+  cv::Mat flat_field;
+  // RGB stacks: the retardance search (range, table step, ambiguity thresholds).
+  UnwrapOptions rgb;
+  // Fixed-analyser train: pixels whose slow axis lies within this many degrees of the polarizer
+  // or analyser axis (0 or 90) are flagged ambiguous: the train does not see a retarder there.
+  double fixed_analyser_blind_deg = 5.0;
 };
 
 // Checks a stack for the fit (frames, angles, sizes, types, wavelength, bit depth) and throws
 // AnalysisError naming the offending frame/angle/size. `what` prefixes the message ("stack").
+// Frames are CV_16UC1 (one wavelength) or CV_16UC3 (B, G, R; three wavelengths R, G, B).
 void validateStack(const polscan::Stack& stack, const char* what);
 
-// Fits I(theta) = I0/2 (1 + sin(delta) sin(2(theta - phi))) per pixel (circular train) or the
-// 4-theta crossed model. With a blank, its normalised harmonics are subtracted (PolScope-style)
-// and I0 is flat-fielded by the blank's I0 (rescaled to the blank's mean so counts stay counts).
+// Fits I(theta) = I0/2 (1 + sin(delta) sin(2(theta - phi))) per pixel (circular train; RGB stacks
+// per channel, then the retardance that agrees with all three channels), the 4-theta crossed
+// model or the fixed-analyser model (Malus background plus the sample's 2-theta term). With a
+// blank, its normalised harmonics are subtracted (PolScope-style) and I0 is flat-fielded by the
+// blank's I0 (rescaled to the blank's mean so counts stay counts).
 RetardanceMap reconstruct(const polscan::Stack& stack, const polscan::Stack* blank = nullptr);
 RetardanceMap reconstruct(const polscan::Stack& stack, const polscan::Stack* blank,
                           const ReconstructionOptions& options);
@@ -41,5 +57,9 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
 // Robust scale of the background retardance: median + 1.4826 * MAD over a subsample of the
 // unsaturated pixels. Crystals cover a small part of a field, so both statistics ignore them.
 double estimateNoiseFloor(const cv::Mat& retardance_nm, const cv::Mat& saturated);
+
+// One line naming every frame (index and angle) with saturated pixels and how many, e.g.
+// "saturated pixels: frame 2 (45 deg) 120 px"; empty when none.
+std::string describeSaturation(const RetardanceMap& map);
 
 }  // namespace polscan::analysis

@@ -1,0 +1,348 @@
+// Reconstruction of stacks rendered by the optical twin: RGB unwrapping past the fold, the
+// fixed-analyser train, flat-field, uncertainty and bad input, against known retardance and axis.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "analysis/analysis_error.hpp"
+#include "analysis/reconstruction.hpp"
+#include "analysis/wavelength_unwrap.hpp"
+#include "hardware/twin/field_renderer.hpp"
+
+namespace polscan::analysis {
+namespace {
+
+const std::vector<double> kEight{0, 22.5, 45, 67.5, 90, 112.5, 135, 157.5};
+const std::vector<double> kRgb{610, 545, 465};
+
+double axialDiffDeg(double a, double b, double period = 180.0) {
+  double d = std::fmod(std::abs(a - b), period);
+  return std::min(d, period - d);
+}
+
+// A slide whose one plate (even thickness) covers the whole field.
+twin::Slide plateSlide(double retardance_nm, double slow_axis_deg, double absorption = 0.0) {
+  twin::Slide s;
+  s.seed = 7;
+  twin::CrystalSpec o;
+  o.shape = twin::Shape::Rod;
+  o.length_um = 80;
+  o.width_um = 60;
+  o.thickness_um = 1.0;
+  o.birefringence = retardance_nm / 1000.0;
+  o.slow_axis_deg = slow_axis_deg;
+  o.absorption = absorption;
+  if (retardance_nm > 0.0) s.objects.push_back(o);
+  return s;
+}
+
+Stack renderStack(const twin::Slide& slide, const twin::OpticsConfig& optics,
+                  const std::vector<double>& angles, int width = 48, int height = 32) {
+  const twin::FieldRenderer renderer(slide, optics);
+  Stack st;
+  st.train = optics.train;
+  st.wavelengths_nm = optics.wavelengths_nm;
+  st.bit_depth = optics.bit_depth;
+  st.pixel_um = 0.4;
+  for (std::size_t k = 0; k < angles.size(); ++k) {
+    twin::FieldRequest req;
+    req.width_px = width;
+    req.height_px = height;
+    req.pixel_um = st.pixel_um;
+    req.polarizer_deg = angles[k];
+    req.frame_seed = k + 1;
+    st.frames.push_back(renderer.render(req));
+    st.angles_deg.push_back(angles[k]);
+  }
+  return st;
+}
+
+twin::OpticsConfig optics(OpticalTrain train, std::vector<double> wavelengths) {
+  twin::OpticsConfig o;
+  o.train = train;
+  o.wavelengths_nm = std::move(wavelengths);
+  o.vignetting = 0.0;
+  return o;
+}
+
+double median(const cv::Mat& m) {
+  std::vector<float> v(m.begin<float>(), m.end<float>());
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+// Mean of an axis map with a period (double-angle average, so 179 and 1 average to 0).
+double axialMean(const cv::Mat& m, double period) {
+  double c = 0, s = 0;
+  for (auto it = m.begin<float>(); it != m.end<float>(); ++it) {
+    const double a = *it * 2.0 * std::numbers::pi / period;
+    c += std::cos(a);
+    s += std::sin(a);
+  }
+  double a = std::atan2(s, c) * period / (2.0 * std::numbers::pi);
+  return a < 0 ? a + period : a;
+}
+
+template <typename F>
+void expectErrorMentioning(F&& f, const std::string& detail) {
+  try {
+    f();
+    ADD_FAILURE() << "no AnalysisError (expected one mentioning '" << detail << "')";
+  } catch (const AnalysisError& e) {
+    EXPECT_NE(std::string(e.what()).find(detail), std::string::npos)
+        << "message '" << e.what() << "' lacks '" << detail << "'";
+  }
+}
+
+// ---- RGB ----------------------------------------------------------------------------------
+
+// Strong crystals (MSU 150-300 nm, whewellite and uric acid a few hundred nm) fold at 136 nm in
+// one channel; the three channels together give the retardance back. Shot + read noise included.
+TEST(RgbReconstruction, RecoversRetardancePastTheFold) {
+  const twin::OpticsConfig o = optics(OpticalTrain::Circular, kRgb);
+  for (const double ret : {12.0, 90.0, 170.0, 260.0, 350.0, 480.0, 620.0, 760.0}) {
+    for (const double axis : {15.0, 70.0, 125.0}) {
+      const RetardanceMap m = reconstruct(renderStack(plateSlide(ret, axis), o, kEight));
+      EXPECT_EQ(m.channels, 3);
+      EXPECT_NEAR(median(m.retardance_nm), ret, 2.0) << "R " << ret << " axis " << axis;
+      EXPECT_LT(axialDiffDeg(axialMean(m.slow_axis_deg, 180.0), axis), 1.0)
+          << "R " << ret << " axis " << axis;
+      EXPECT_EQ(cv::countNonZero(m.ambiguous), 0) << "R " << ret << " axis " << axis;
+      EXPECT_FALSE(m.axis_modulo_90);
+    }
+  }
+}
+
+TEST(RgbReconstruction, MonoOfTheSameFieldFolds) {
+  // The reason for the RGB path: the green channel alone reads a 260 nm plate as ~? < 137 nm.
+  const RetardanceMap mono = reconstruct(
+      renderStack(plateSlide(260.0, 40.0), optics(OpticalTrain::Circular, {545}), kEight));
+  EXPECT_LT(median(mono.retardance_nm), 137.0);
+  const RetardanceMap rgb = reconstruct(
+      renderStack(plateSlide(260.0, 40.0), optics(OpticalTrain::Circular, kRgb), kEight));
+  EXPECT_NEAR(median(rgb.retardance_nm), 260.0, 2.0);
+  EXPECT_GT(rgb.max_retardance_nm, 700.0);
+}
+
+TEST(RgbReconstruction, UncertaintyTracksScatter) {
+  twin::OpticsConfig o = optics(OpticalTrain::Circular, kRgb);
+  o.led_level = 0.05;  // dim: a few hundred electrons, so the noise shows
+  ReconstructionOptions opt;
+  opt.per_pixel_uncertainty = true;
+  for (const double ret : {60.0, 300.0}) {
+    const RetardanceMap m =
+        reconstruct(renderStack(plateSlide(ret, 30.0), o, kEight, 64, 64), nullptr, opt);
+    cv::Scalar mean, sd;
+    cv::meanStdDev(m.retardance_nm, mean, sd);
+    EXPECT_NEAR(mean[0], ret, 3.0 * sd[0] / 8.0 + 0.5);
+    const double reported = median(m.uncertainty_nm);
+    EXPECT_NEAR(reported / sd[0], 1.0, 0.35)
+        << "R " << ret << ": reported " << reported << " nm, scatter " << sd[0] << " nm";
+  }
+  EXPECT_TRUE(reconstruct(renderStack(plateSlide(60.0, 30.0), o, kEight)).uncertainty_nm.empty());
+}
+
+TEST(RgbReconstruction, BlankFlatFieldsEachChannel) {
+  twin::OpticsConfig o = optics(OpticalTrain::Circular, kRgb);
+  o.vignetting = 0.3;
+  const Stack st = renderStack(plateSlide(200.0, 50.0), o, kEight, 64, 64);
+  const Stack blank = renderStack(plateSlide(0.0, 0.0), o, kEight, 64, 64);
+  const RetardanceMap raw = reconstruct(st);
+  const RetardanceMap corrected = reconstruct(st, &blank);
+  auto cornerToCentre = [](const cv::Mat& i) {
+    return cv::mean(i(cv::Rect(0, 0, 6, 6)))[0] / cv::mean(i(cv::Rect(29, 29, 6, 6)))[0];
+  };
+  EXPECT_LT(cornerToCentre(raw.intensity), 0.8);
+  EXPECT_NEAR(cornerToCentre(corrected.intensity), 1.0, 0.03);
+  EXPECT_TRUE(corrected.background_corrected);
+  EXPECT_NEAR(median(corrected.retardance_nm), 200.0, 2.0);
+  EXPECT_FALSE(corrected.uncertainty_nm.empty());
+}
+
+TEST(RgbReconstruction, FlatFieldFrameEvensTheIntensity) {
+  twin::OpticsConfig o = optics(OpticalTrain::Circular, kRgb);
+  o.vignetting = 0.3;
+  const Stack st = renderStack(plateSlide(120.0, 10.0), o, kEight, 64, 64);
+  // A flat frame: the mean over the angles of an empty field (what a user would grab with the
+  // sample out); here RGB, one gain per channel.
+  const Stack empty = renderStack(plateSlide(0.0, 0.0), o, kEight, 64, 64);
+  cv::Mat flat = cv::Mat::zeros(64, 64, CV_32FC3);
+  for (const cv::Mat& f : empty.frames) cv::accumulate(f, flat);
+  ReconstructionOptions opt;
+  opt.flat_field = flat;
+  const RetardanceMap m = reconstruct(st, nullptr, opt);
+  const double corner = cv::mean(m.intensity(cv::Rect(0, 0, 6, 6)))[0];
+  const double centre = cv::mean(m.intensity(cv::Rect(29, 29, 6, 6)))[0];
+  EXPECT_NEAR(corner / centre, 1.0, 0.03);
+  EXPECT_NEAR(median(m.retardance_nm), 120.0, 2.0);  // the ratio-based fit is unchanged
+}
+
+// Wavelengths 600/400/300 nm repeat together every 1200 nm: 10 nm and 1210 nm give the same
+// three sines, so with a range past 1210 nm the answer must be flagged, and within it not.
+TEST(WavelengthUnwrap, FlagsARetardanceTheChannelsCannotTellApart) {
+  const std::array<double, 3> wl{600, 400, 300};
+  float xs[3][1], ys[3][1];
+  for (int w = 0; w < 3; ++w) {
+    xs[w][0] = static_cast<float>(std::sin(2 * std::numbers::pi * 10.0 / wl[w]));  // axis 0
+    ys[w][0] = 0.0f;
+  }
+  const float* x[3] = {xs[0], xs[1], xs[2]};
+  const float* y[3] = {ys[0], ys[1], ys[2]};
+  const float var[1] = {1e-6f};
+  float ret[1], axis[1], unc[1];
+  std::uint8_t amb[1];
+  UnwrapOptions wide;
+  wide.max_retardance_nm = 1300;
+  WavelengthUnwrapper(wl, wide).solveRow(x, y, var, 1, ret, axis, unc, amb);
+  EXPECT_EQ(amb[0], 255);
+  EXPECT_GT(unc[0], 1000.0f);  // the uncertainty spans the rival answer
+  UnwrapOptions narrow;
+  narrow.max_retardance_nm = 1000;
+  WavelengthUnwrapper(wl, narrow).solveRow(x, y, var, 1, ret, axis, unc, amb);
+  EXPECT_EQ(amb[0], 0);
+  EXPECT_NEAR(ret[0], 10.0f, 0.05f);
+  EXPECT_LT(unc[0], 1.0f);
+}
+
+TEST(WavelengthUnwrap, RejectsEqualWavelengths) {
+  expectErrorMentioning([] { WavelengthUnwrapper({546, 546, 465}, {}); }, "wavelengths 0 and 1");
+}
+
+// ---- Fixed analyser -------------------------------------------------------------------------
+
+TEST(FixedAnalyserReconstruction, RecoversRetardanceAndAxisModulo90) {
+  const twin::OpticsConfig o = optics(OpticalTrain::FixedAnalyser, {546});
+  for (const double ret : {40.0, 120.0, 230.0}) {
+    for (const double axis : {25.0, 67.0, 130.0}) {
+      const RetardanceMap m = reconstruct(renderStack(plateSlide(ret, axis), o, kEight));
+      EXPECT_TRUE(m.axis_modulo_90);
+      EXPECT_NEAR(median(m.retardance_nm), ret, 2.5) << "R " << ret << " axis " << axis;
+      EXPECT_LT(axialDiffDeg(axialMean(m.slow_axis_deg, 90.0), axis, 90.0), 1.5)
+          << "R " << ret << " axis " << axis;
+      double lo, hi;
+      cv::minMaxLoc(m.slow_axis_deg, &lo, &hi);
+      EXPECT_GE(lo, 0.0);
+      EXPECT_LT(hi, 90.0);
+      EXPECT_EQ(cv::countNonZero(m.ambiguous), 0);
+    }
+  }
+}
+
+TEST(FixedAnalyserReconstruction, AxisAlongThePolarizersIsFlaggedBlind) {
+  const twin::OpticsConfig o = optics(OpticalTrain::FixedAnalyser, {546});
+  const RetardanceMap m = reconstruct(renderStack(plateSlide(100.0, 92.0), o, kEight));
+  EXPECT_GT(cv::countNonZero(m.ambiguous), m.ambiguous.total() * 8 / 10);
+}
+
+TEST(FixedAnalyserReconstruction, UncertaintyTracksScatter) {
+  twin::OpticsConfig o = optics(OpticalTrain::FixedAnalyser, {546});
+  o.led_level = 0.1;
+  ReconstructionOptions opt;
+  opt.per_pixel_uncertainty = true;
+  const RetardanceMap m =
+      reconstruct(renderStack(plateSlide(150.0, 30.0), o, kEight, 64, 64), nullptr, opt);
+  cv::Scalar mean, sd;
+  cv::meanStdDev(m.retardance_nm, mean, sd);
+  EXPECT_NEAR(median(m.uncertainty_nm) / sd[0], 1.0, 0.35) << "scatter " << sd[0];
+}
+
+// ---- Crossed + flat-field ------------------------------------------------------------------
+
+TEST(CrossedReconstruction, FlatFieldMakesTheReferencePerPixel) {
+  twin::OpticsConfig o = optics(OpticalTrain::Crossed, {546});
+  o.vignetting = 0.3;
+  o.read_noise_e = 0;
+  const std::vector<double> angles{0, 11.25, 22.5, 33.75, 45, 56.25, 67.5, 78.75};
+  const Stack st = renderStack(plateSlide(150.0, 20.0), o, angles, 64, 64);
+  // Open (parallel-polarizer) intensity at the centre: led_level x full well, in 12-bit counts.
+  ReconstructionOptions opt;
+  opt.crossed_reference_i0 = o.led_level * 4095.0;
+  const RetardanceMap raw = reconstruct(st, nullptr, opt);
+  const double raw_corner = cv::mean(raw.retardance_nm(cv::Rect(0, 0, 6, 6)))[0];
+  EXPECT_LT(raw_corner, 140.0) << "vignetting should bias the corners, else this proves nothing";
+  cv::Mat flat(64, 64, CV_32F);
+  const double c0 = 31.5, inv_r2 = 1.0 / (2 * c0 * c0);
+  for (int r = 0; r < 64; ++r) {
+    for (int c = 0; c < 64; ++c) {
+      flat.at<float>(r, c) =
+          static_cast<float>(1.0 - 0.3 * ((r - c0) * (r - c0) + (c - c0) * (c - c0)) * inv_r2);
+    }
+  }
+  // The gain is normalised to its mean: give the reference as the field's mean open intensity.
+  opt.flat_field = flat;
+  opt.crossed_reference_i0 *= cv::mean(flat)[0];
+  const RetardanceMap m = reconstruct(st, nullptr, opt);
+  EXPECT_NEAR(cv::mean(m.retardance_nm(cv::Rect(0, 0, 6, 6)))[0], 150.0, 2.5);
+  EXPECT_NEAR(cv::mean(m.retardance_nm(cv::Rect(29, 29, 6, 6)))[0], 150.0, 2.5);
+}
+
+// ---- Bad input -----------------------------------------------------------------------------
+
+TEST(ReconstructionInput, RgbNeedsThreeWavelengths) {
+  Stack st = renderStack(plateSlide(50, 0), optics(OpticalTrain::Circular, kRgb), kEight);
+  st.wavelengths_nm = {546};
+  expectErrorMentioning([&] { reconstruct(st); }, "need three wavelengths");
+}
+
+TEST(ReconstructionInput, MixedMonoAndRgbFramesNameTheFrameAndAngle) {
+  Stack st = renderStack(plateSlide(50, 0), optics(OpticalTrain::Circular, kRgb), kEight);
+  cv::extractChannel(st.frames[2], st.frames[2], 1);
+  expectErrorMentioning([&] { reconstruct(st); },
+                        "frame 2 (45 deg) is CV_16UC1 but frame 0 is CV_16UC3");
+}
+
+TEST(ReconstructionInput, RgbDuplicateAndTooFewAnglesNameTheFrames) {
+  Stack st =
+      renderStack(plateSlide(50, 0), optics(OpticalTrain::Circular, kRgb), {0, 60, 120, 180});
+  expectErrorMentioning([&] { reconstruct(st); }, "frames 0 and 3");
+  st = renderStack(plateSlide(50, 0), optics(OpticalTrain::Circular, kRgb), {0, 90});
+  expectErrorMentioning([&] { reconstruct(st); }, "at least 3");
+}
+
+TEST(ReconstructionInput, FlatFieldOfTheWrongSizeOrWithNaN) {
+  const Stack st = renderStack(plateSlide(50, 0), optics(OpticalTrain::Circular, {546}), kEight);
+  ReconstructionOptions opt;
+  opt.flat_field = cv::Mat::ones(10, 10, CV_32F);
+  expectErrorMentioning([&] { reconstruct(st, nullptr, opt); }, "flat_field: is 10x10");
+  opt.flat_field = cv::Mat::ones(32, 48, CV_32F);
+  opt.flat_field.at<float>(5, 7) = std::nanf("");
+  expectErrorMentioning([&] { reconstruct(st, nullptr, opt); }, "pixel (x 7, y 5)");
+  opt.flat_field = cv::Mat::ones(32, 48, CV_8U);
+  expectErrorMentioning([&] { reconstruct(st, nullptr, opt); }, "flat_field: is CV_8UC1");
+}
+
+TEST(ReconstructionInput, BlankOfTheOtherColourIsRefused) {
+  const Stack st = renderStack(plateSlide(50, 0), optics(OpticalTrain::Circular, kRgb), kEight);
+  const Stack blank = renderStack(plateSlide(0, 0), optics(OpticalTrain::Circular, {546}), kEight);
+  expectErrorMentioning([&] { reconstruct(st, &blank); }, "blank: frame 0 is CV_16UC1");
+}
+
+TEST(ReconstructionInput, SaturatedFramesAreNamedWithTheirAngles) {
+  twin::OpticsConfig o = optics(OpticalTrain::Circular, kRgb);
+  Stack st = renderStack(plateSlide(50, 0), o, kEight);
+  EXPECT_TRUE(reconstruct(st).saturated_frames.empty());
+  st.frames[3].at<cv::Vec3w>(4, 5)[1] = 4095;
+  st.frames[3].at<cv::Vec3w>(6, 5)[0] = 4095;
+  st.frames[6].at<cv::Vec3w>(1, 1)[2] = 4095;
+  const RetardanceMap m = reconstruct(st);
+  EXPECT_EQ(cv::countNonZero(m.saturated), 3);
+  ASSERT_EQ(m.saturated_frames.size(), 2u);
+  EXPECT_EQ(m.saturated_frames[0].pixels, 2);
+  const std::string text = describeSaturation(m);
+  EXPECT_NE(text.find("frame 3 (67.5 deg) 2 px"), std::string::npos) << text;
+  EXPECT_NE(text.find("frame 6 (135 deg) 1 px"), std::string::npos) << text;
+}
+
+TEST(ReconstructionInput, CompensatedTrainIsNotSupportedYet) {
+  Stack st = renderStack(plateSlide(50, 0), optics(OpticalTrain::Circular, {546}), kEight);
+  st.train = OpticalTrain::Compensated;
+  expectErrorMentioning([&] { reconstruct(st); }, "'compensated' is not supported yet");
+}
+
+}  // namespace
+}  // namespace polscan::analysis
