@@ -58,77 +58,75 @@ WavelengthUnwrapper::WavelengthUnwrapper(const std::array<double, 3>& wavelength
 namespace {
 
 struct Refined {
-  float r, cost, den;
-  bool flipped;
+  float r, cost, den, sign;
 };
 
+// One channel's residual and Jacobian at retardance r.
+[[gnu::always_inline]] inline void channelTerms(float k, float s, float sign, float r, float& num,
+                                                float& den, float& cost) {
+  float sn, cs;
+  fastmath::sinCos(k * r, sn, cs);
+  const float e = sign * s - sn;
+  const float jac = k * cs;
+  num += jac * e;
+  den += jac * jac;
+  cost += e * e;
+}
+
 // Gauss-Newton on R for sum_w (sign * s_w - sin(k_w R))^2 from a table entry; each step is
-// clamped to one table spacing so it stays in the basin the search picked.
-[[gnu::always_inline]] inline Refined refine(float r, float sign, const float s[3],
-                                             const float k[3], float step) {
-  for (int it = 0; it < 3; ++it) {
-    float num = 0.0f, den = 0.0f;
-    for (int w = 0; w < 3; ++w) {
-      float sn, cs;
-      fastmath::sinCos(k[w] * r, sn, cs);
-      const float jac = k[w] * cs;
-      num += jac * (sign * s[w] - sn);
-      den += jac * jac;
-    }
+// clamped to one table spacing so it stays in the basin the search picked. The sign (which of
+// phi and phi + 90 the line direction means) is the one that matches the entry. Written out
+// without loops or arrays so the pixel loop around it vectorises.
+[[gnu::always_inline]] inline Refined refine(float r, float s0, float s1, float s2, float k0,
+                                             float k1, float k2, float step) {
+  float sn0, cs0, sn1, cs1, sn2, cs2;
+  fastmath::sinCos(k0 * r, sn0, cs0);
+  fastmath::sinCos(k1 * r, sn1, cs1);
+  fastmath::sinCos(k2 * r, sn2, cs2);
+  const float sign = s0 * sn0 + s1 * sn1 + s2 * sn2 < 0.0f ? -1.0f : 1.0f;
+  float num = 0.0f, den = 0.0f, cost = 0.0f;
+  const float e0 = sign * s0 - sn0, e1 = sign * s1 - sn1, e2 = sign * s2 - sn2;
+  const float g0 = k0 * cs0, g1 = k1 * cs1, g2 = k2 * cs2;
+  num = g0 * e0 + g1 * e1 + g2 * e2;
+  den = g0 * g0 + g1 * g1 + g2 * g2;
+#pragma GCC unroll 2
+  for (int it = 0; it < 2; ++it) {
     float d = num / (den > 1e-9f ? den : 1e-9f);
     d = d > step ? step : (d < -step ? -step : d);
     r += d;
+    num = 0.0f;
+    den = 0.0f;
+    cost = 0.0f;
+    channelTerms(k0, s0, sign, r, num, den, cost);
+    channelTerms(k1, s1, sign, r, num, den, cost);
+    channelTerms(k2, s2, sign, r, num, den, cost);
   }
   // A retardance is not negative: sin is odd, so -R is +R seen with the axis turned by 90 deg.
   const bool flipped = r < 0.0f;
-  r = flipped ? -r : r;
-  const float sg = flipped ? -sign : sign;
-  float cost = 0.0f, den = 0.0f;
-  for (int w = 0; w < 3; ++w) {
-    float sn, cs;
-    fastmath::sinCos(k[w] * r, sn, cs);
-    const float e = sg * s[w] - sn;
-    cost += e * e;
-    den += k[w] * k[w] * cs * cs;
-  }
-  return {r, cost, den, flipped};
+  return {flipped ? -r : r, cost, den, flipped ? -sign : sign};
 }
 
 struct UnwrapScratch {
-  std::vector<float> s0, s1, s2, alpha_deg, b1, j1, g1, b2, j2, g2;
+  std::vector<float> s0, s1, s2, alpha_deg, j1, j2;
   void resize(int width) {
-    for (auto* v : {&s0, &s1, &s2, &alpha_deg, &b1, &j1, &g1, &b2, &j2, &g2}) {
-      v->resize(static_cast<std::size_t>(width));
-    }
+    // Padded to whole 8-lane vectors for the table search.
+    const auto n = static_cast<std::size_t>((width + 7) / 8 * 8);
+    for (auto* v : {&s0, &s1, &s2, &alpha_deg, &j1, &j2}) v->assign(n, 0.0f);
   }
 };
 
 UnwrapScratch& unwrapScratch(int width) {
   thread_local UnwrapScratch s;
-  if (static_cast<int>(s.s0.size()) < width) s.resize(width);
+  if (s.s0.size() < static_cast<std::size_t>((width + 7) / 8 * 8)) s.resize(width);
   return s;
 }
 
-}  // namespace
-
-POLSCAN_ANALYSIS_HOT void WavelengthUnwrapper::solveRow(const float* const x[3],
-                                                        const float* const y[3], const float* var_s,
-                                                        int width, float* ret, float* axis,
-                                                        float* unc, std::uint8_t* ambiguous) const {
-  UnwrapScratch& sc = unwrapScratch(width);
-  float* __restrict s0 = sc.s0.data();
-  float* __restrict s1 = sc.s1.data();
-  float* __restrict s2 = sc.s2.data();
-  float* __restrict alpha_deg = sc.alpha_deg.data();
-  const float* __restrict x0 = x[0];
-  const float* __restrict x1 = x[1];
-  const float* __restrict x2 = x[2];
-  const float* __restrict y0 = y[0];
-  const float* __restrict y1 = y[1];
-  const float* __restrict y2 = y[2];
-  // 1. The channels' harmonic vectors lie on one line (angle 2 phi) with signed lengths
-  //    sin(delta_w): its direction is the principal axis of the three vectors (double-angle form,
-  //    so the signs do not cancel), and projecting on it gives the signed sines.
+// Step 1 of solveRow (see there); restrict parameters so GCC vectorises without overlap checks.
+POLSCAN_ANALYSIS_HOT void signedSines(const float* __restrict x0, const float* __restrict x1,
+                                      const float* __restrict x2, const float* __restrict y0,
+                                      const float* __restrict y1, const float* __restrict y2,
+                                      int width, float* __restrict s0, float* __restrict s1,
+                                      float* __restrict s2, float* __restrict alpha_deg) {
   for (int c = 0; c < width; ++c) {
     const float sxx = x0[c] * x0[c] + x1[c] * x1[c] + x2[c] * x2[c];
     const float syy = y0[c] * y0[c] + y1[c] * y1[c] + y2[c] * y2[c];
@@ -146,72 +144,102 @@ POLSCAN_ANALYSIS_HOT void WavelengthUnwrapper::solveRow(const float* const x[3],
     // alpha in (-90, 90] deg is the line's angle: 2 phi for a positive sine.
     alpha_deg[c] = fastmath::atan2f(sh, ch) * (180.0f / std::numbers::pi_v<float>);
   }
+}
+
+}  // namespace
+
+POLSCAN_ANALYSIS_HOT void WavelengthUnwrapper::searchTable(const float* __restrict s0,
+                                                           const float* __restrict s1,
+                                                           const float* __restrict s2, int width,
+                                                           float* __restrict j1,
+                                                           float* __restrict j2) const {
   // 2. Coarse search: for entry t, the better sign scores |t|^2 - 2 |s.t| (= |s -+ t|^2 - |s|^2).
-  //    Keep the best entry and the best one more than a basin away from it (the rival).
-  float* __restrict b1 = sc.b1.data();
-  float* __restrict j1 = sc.j1.data();
-  float* __restrict g1 = sc.g1.data();
-  float* __restrict b2 = sc.b2.data();
-  float* __restrict j2 = sc.j2.data();
-  float* __restrict g2 = sc.g2.data();
-  std::fill(b1, b1 + width, 1e30f);
-  std::fill(b2, b2 + width, 1e30f);
-  std::fill(j1, j1 + width, -1e6f);
-  std::fill(j2, j2 + width, -1e6f);
-  std::fill(g1, g1 + width, 1.0f);
-  std::fill(g2, g2 + width, 1.0f);
-  const float basin = static_cast<float>(basin_steps_);
+  //    Keep the best entry and the best one more than a basin away from it (the rival). Eight
+  //    pixels stay in registers across the whole table (GCC vector extensions; AVX2 or SSE2).
+  using v8f = float __attribute__((vector_size(32)));
+  using v8i = int __attribute__((vector_size(32)));
   const int n = static_cast<int>(table_.size());
-  for (int j = 0; j < n; ++j) {
-    const float t0 = table_[j][0], t1 = table_[j][1], t2 = table_[j][2], tt = table_[j][3];
-    const float jf = static_cast<float>(j);
-    for (int c = 0; c < width; ++c) {
-      const float dot = s0[c] * t0 + s1[c] * t1 + s2[c] * t2;
-      const float score = tt - 2.0f * std::fabs(dot);
-      const float sign = dot < 0.0f ? -1.0f : 1.0f;
-      const bool better = score < b1[c];
-      const bool far = jf - j1[c] > basin;
-      // New best: the old best becomes the rival if it lies in another basin.
-      const bool demote = better && far;
-      const bool rival = !better && far && score < b2[c];
-      b2[c] = demote ? b1[c] : (rival ? score : b2[c]);
-      j2[c] = demote ? j1[c] : (rival ? jf : j2[c]);
-      g2[c] = demote ? g1[c] : (rival ? sign : g2[c]);
-      b1[c] = better ? score : b1[c];
-      j1[c] = better ? jf : j1[c];
-      g1[c] = better ? sign : g1[c];
+  const float basin = static_cast<float>(basin_steps_);
+  const v8i abs_mask = v8i{} + 0x7fffffff;
+  for (int c = 0; c < width; c += 8) {
+    v8f a, b, d;
+    __builtin_memcpy(&a, s0 + c, sizeof a);
+    __builtin_memcpy(&b, s1 + c, sizeof b);
+    __builtin_memcpy(&d, s2 + c, sizeof d);
+    v8f best = v8f{} + 1e30f, rival = v8f{} + 1e30f;
+    v8f jbest = v8f{} - 1e6f, jrival = v8f{} - 1e6f;
+    for (int j = 0; j < n; ++j) {
+      const float* t = table_[j].data();
+      const v8f dot = a * t[0] + b * t[1] + d * t[2];
+      const v8f adot = reinterpret_cast<v8f>(reinterpret_cast<v8i>(dot) & abs_mask);
+      const v8f score = t[3] - 2.0f * adot;
+      const float jf = static_cast<float>(j);
+      const v8i better = score < best;
+      const v8i far = (jf - jbest) > basin;
+      const v8i demote = better & far;
+      const v8i take = ~better & far & (score < rival);
+      rival = demote ? best : (take ? score : rival);
+      jrival = demote ? jbest : (take ? (v8f{} + jf) : jrival);
+      best = better ? score : best;
+      jbest = better ? (v8f{} + jf) : jbest;
     }
+    __builtin_memcpy(j1 + c, &jbest, sizeof jbest);
+    __builtin_memcpy(j2 + c, &jrival, sizeof jrival);
   }
+}
+
+POLSCAN_ANALYSIS_HOT void WavelengthUnwrapper::refineRow(
+    const float* __restrict s0, const float* __restrict s1, const float* __restrict s2,
+    const float* __restrict alpha_deg, const float* __restrict j1, float* __restrict j2,
+    const float* __restrict var_s, int width, float* __restrict ret, float* __restrict axis,
+    float* __restrict unc, std::uint8_t* __restrict ambiguous) const {
+  const float basin = static_cast<float>(basin_steps_);
   // 3. Refine both candidates continuously and keep the better; flag near-ties and misfits.
-  const float k[3] = {k_[0], k_[1], k_[2]};
-  const float step = step_;
+  const float k0 = k_[0], k1 = k_[1], k2 = k_[2];
+  const float step = step_, margin = margin_, misfit = misfit_, max_nm = max_nm_;
+  const float same_basin = basin * step;
   const bool want_unc = unc != nullptr;
+  const float* __restrict vs = want_unc ? var_s : j1;  // any readable row when unused
   for (int c = 0; c < width; ++c) {
-    const float s[3] = {s0[c], s1[c], s2[c]};
-    const Refined first = refine(j1[c] * step, g1[c], s, k, step);
+    const Refined a = refine(j1[c] * step, s0[c], s1[c], s2[c], k0, k1, k2, step);
     const bool has_rival = j2[c] >= 0.0f;
-    const Refined second =
-        refine((has_rival ? j2[c] : j1[c]) * step, has_rival ? g2[c] : g1[c], s, k, step);
-    const bool swap = has_rival && second.cost < first.cost;
-    const Refined& best = swap ? second : first;
-    const Refined& other = swap ? first : second;
-    const float best_sign = swap ? g2[c] : g1[c];
-    const float sign = best.flipped ? -best_sign : best_sign;
-    const float gap = std::fabs(other.r - best.r);
-    const bool tie = has_rival && other.cost - best.cost < margin_ && gap > basin * step;
-    const bool amb = tie || best.cost > misfit_ || best.r > max_nm_;
-    ret[c] = best.r;
+    const Refined b =
+        refine((has_rival ? j2[c] : j1[c]) * step, s0[c], s1[c], s2[c], k0, k1, k2, step);
+    const bool swap = has_rival && b.cost < a.cost;
+    const float r = swap ? b.r : a.r, cost = swap ? b.cost : a.cost;
+    const float den = swap ? b.den : a.den, sign = swap ? b.sign : a.sign;
+    const float other_r = swap ? a.r : b.r, other_cost = swap ? a.cost : b.cost;
+    const float gap = std::fabs(other_r - r);
+    const bool tie = has_rival && other_cost - cost < margin && gap > same_basin;
+    const bool amb = tie || cost > misfit || r > max_nm;
+    ret[c] = r;
     float phi = alpha_deg[c] * 0.5f + (sign < 0.0f ? 90.0f : 0.0f);
     phi = phi < 0.0f ? phi + 180.0f : phi;
     axis[c] = phi >= 180.0f ? phi - 180.0f : phi;
     ambiguous[c] = amb ? 255 : 0;
-    if (want_unc) {
-      const float v = var_s[c] / (best.den > 1e-12f ? best.den : 1e-12f);
-      float sigma = std::sqrt(v > 0.0f ? v : 0.0f);
-      sigma = tie && gap > sigma ? gap : sigma;
-      unc[c] = sigma < max_nm_ ? sigma : max_nm_;
-    }
+    // Computed either way (cheap, branch-free); stored only when wanted.
+    const float v = vs[c] / (den > 1e-12f ? den : 1e-12f);
+    float sigma = std::sqrt(v > 0.0f ? v : 0.0f);
+    sigma = tie && gap > sigma ? gap : sigma;
+    j2[c] = sigma < max_nm ? sigma : max_nm;  // j2 is spent: reuse it as the sigma row
   }
+  if (want_unc) std::copy(j2, j2 + width, unc);
+}
+
+void WavelengthUnwrapper::solveRow(const float* const x[3], const float* const y[3],
+                                   const float* var_s, int width, float* ret, float* axis,
+                                   float* unc, std::uint8_t* ambiguous) const {
+  UnwrapScratch& sc = unwrapScratch(width);
+  // 1. The channels' harmonic vectors lie on one line (angle 2 phi) with signed lengths
+  //    sin(delta_w): its direction is the principal axis of the three vectors (double-angle form,
+  //    so the signs do not cancel), and projecting on it gives the signed sines.
+  signedSines(x[0], x[1], x[2], y[0], y[1], y[2], width, sc.s0.data(), sc.s1.data(), sc.s2.data(),
+              sc.alpha_deg.data());
+  // 2. Coarse search over the table for the best entry and a rival in another basin.
+  searchTable(sc.s0.data(), sc.s1.data(), sc.s2.data(), width, sc.j1.data(), sc.j2.data());
+  // 3. Continuous refinement of both, ambiguity and uncertainty.
+  refineRow(sc.s0.data(), sc.s1.data(), sc.s2.data(), sc.alpha_deg.data(), sc.j1.data(),
+            sc.j2.data(), var_s, width, ret, axis, unc, ambiguous);
 }
 
 }  // namespace polscan::analysis

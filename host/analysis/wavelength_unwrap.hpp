@@ -13,7 +13,7 @@ struct UnwrapOptions {
   // 0.13 apart in sine units between retardances > 40 nm apart) well past 1000 nm.
   double max_retardance_nm = 800.0;
   // Spacing of the coarse table; each candidate is then refined continuously (Gauss-Newton).
-  double step_nm = 6.0;
+  double step_nm = 10.0;
   // A pixel is ambiguous when a second candidate, more than a basin away, fits within this much
   // of the best (sum over channels of squared sine differences), or when the best fit misses by
   // more than misfit_limit (edges mixing two retarders, a retardance past the range).
@@ -39,6 +39,12 @@ class WavelengthUnwrapper {
   double maxRetardanceNm() const { return max_nm_; }
 
  private:
+  void searchTable(const float* s0, const float* s1, const float* s2, int width, float* j1,
+                   float* j2) const;
+  void refineRow(const float* s0, const float* s1, const float* s2, const float* alpha_deg,
+                 const float* j1, float* j2, const float* var_s, int width, float* ret, float* axis,
+                 float* unc, std::uint8_t* ambiguous) const;
+
   std::array<float, 3> k_{};                 // 2 pi / lambda, rad per nm
   std::vector<std::array<float, 4>> table_;  // sin(k_w R_j) for w = 0..2, then |t|^2
   float step_ = 6.0f, max_nm_ = 800.0f;
