@@ -35,8 +35,7 @@ int harmonicFor(polscan::OpticalTrain train) {
     default:
       throw AnalysisError(
           std::string("optical train '") + std::string(polscan::opticalTrainName(train)) +
-          "' is not supported yet by the reconstruction (circular, crossed, fixed-analyser and "
-          "RGB circular are)");
+          "' is not supported by this path (circular, crossed, fixed-analyser mono)");
   }
 }
 
@@ -428,8 +427,18 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
     }
   }
   const cv::Mat inv_gain = detail::inverseFlatGain(options.flat_field, size, channels);
-  if (channels == 3) {
-    detail::reconstructRgbInto(stack, blank, options, inv_gain, map);
+  const bool compensated = stack.train == polscan::OpticalTrain::Compensated;
+  if (channels == 3 || compensated) {
+    if (compensated) {
+      if (!(options.compensator_nm > 0.0)) {
+        throw AnalysisError(
+            "compensated train: compensator_nm must be positive (the red plate's "
+            "retardance, 530 nm for a first-order red plate)");
+      }
+      detail::reconstructCompensatedInto(stack, blank, options, inv_gain, map);
+    } else {
+      detail::reconstructRgbInto(stack, blank, options, inv_gain, map);
+    }
     map.noise_floor_nm = estimateNoiseFloor(map.retardance_nm, map.saturated);
     if (stack.angles_deg.size() == 3 && !map.uncertainty_nm.empty()) {
       map.uncertainty_nm.setTo(map.noise_floor_nm);

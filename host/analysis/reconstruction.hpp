@@ -32,6 +32,8 @@ struct ReconstructionOptions {
   // Fixed-analyser train: pixels whose slow axis lies within this many degrees of the polarizer
   // or analyser axis (0 or 90) are flagged ambiguous: the train does not see a retarder there.
   double fixed_analyser_blind_deg = 5.0;
+  // Compensated train: retardance of the first-order red plate (slow axis at 45 deg), nm.
+  double compensator_nm = 530.0;
 };
 
 // Checks a stack for the fit (frames, angles, sizes, types, wavelength, bit depth) and throws

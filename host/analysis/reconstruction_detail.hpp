@@ -68,6 +68,11 @@ void reconstructRgbInto(const polscan::Stack& stack, const polscan::Stack* blank
                         const ReconstructionOptions& options, const cv::Mat& inv_gain,
                         RetardanceMap& map);
 
+// The compensated (red plate) path, mono or RGB; the stack and blank are validated already.
+void reconstructCompensatedInto(const polscan::Stack& stack, const polscan::Stack* blank,
+                                const ReconstructionOptions& options, const cv::Mat& inv_gain,
+                                RetardanceMap& map);
+
 // Frames (with their angles) that hold saturated pixels, counted only where the map flags some.
 void countSaturatedFrames(const polscan::Stack& stack, RetardanceMap& map);
 

@@ -122,9 +122,9 @@ void reconstructRgbInto(const polscan::Stack& stack, const polscan::Stack* blank
                         const ReconstructionOptions& options, const cv::Mat& inv_gain,
                         RetardanceMap& map) {
   if (stack.train != polscan::OpticalTrain::Circular) {
-    throw AnalysisError(std::string("RGB stack with the '") +
-                        std::string(polscan::opticalTrainName(stack.train)) +
-                        "' train: only the circular train is supported for RGB stacks");
+    throw AnalysisError(
+        std::string("RGB stack with the '") + std::string(polscan::opticalTrainName(stack.train)) +
+        "' train: RGB stacks are supported with the circular and compensated trains");
   }
   const HarmonicFit fit(stack.angles_deg, 2);
   const std::array<double, 3> wl{stack.wavelengths_nm[0], stack.wavelengths_nm[1],

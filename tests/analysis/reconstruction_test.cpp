@@ -263,12 +263,6 @@ TEST(ReconstructionErrors, IllConditionedAngles) {
   expectErrorMentioning([&] { reconstruct(st); }, "ill-conditioned");
 }
 
-TEST(ReconstructionErrors, UnsupportedTrainIsNamed) {
-  Stack st = testing::renderStack(uniformScene(20, 0, {0, 45, 90, 135}));
-  st.train = OpticalTrain::Compensated;
-  expectErrorMentioning([&] { reconstruct(st); }, "'compensated' is not supported yet");
-}
-
 TEST(ReconstructionErrors, BlankOfAnotherSize) {
   Stack st = testing::renderStack(uniformScene(20, 0, {0, 45, 90, 135}));
   SceneSpec small = uniformScene(0, 0, {0, 45, 90, 135});
