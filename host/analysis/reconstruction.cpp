@@ -62,6 +62,7 @@ struct RowScratch {
   std::vector<float> ret, axis, inten, unc;  // the finished row before it is streamed out
   std::vector<std::uint16_t> max_value;
   std::vector<std::uint8_t> sat, fold, amb;
+  std::vector<float> ones = std::vector<float>(a0.size(), 1.0f);
 };
 
 // One scratch set per worker thread, kept across bands and fields: a fresh ~100 KB set per
@@ -81,7 +82,7 @@ struct FinishParams {
   float blank_mean_i0;
   float i0_ref;           // crossed only
   float blind_sin2;       // fixed-analyser only: sin^2(2 x blind angle)
-  const float* inv_gain;  // flat-field row (1 / gain), null without a flat
+  const float* inv_gain;  // flat-field row (1 / gain); a row of ones without a flat
   std::uint16_t saturation;
   bool blank;
 };
@@ -110,6 +111,7 @@ POLSCAN_ANALYSIS_HOT void finishCircularRow(const RowScratch& in, const FinishPa
   const float* __restrict b2 = in.b2.data();
   const float* __restrict bi0 = in.bi0.data();
   const std::uint16_t* __restrict mx = in.max_value.data();
+  const float* __restrict gain = p.inv_gain;
   const float bmask = p.blank ? 1.0f : 0.0f;
   for (int c = 0; c < width; ++c) {
     const float m = a0[c] > 1e-3f ? a0[c] : 1e-3f;
@@ -130,7 +132,7 @@ POLSCAN_ANALYSIS_HOT void finishCircularRow(const RowScratch& in, const FinishPa
     axis[c] = phi >= 180.0f ? phi - 180.0f : phi;
     const float bi = bi0[c] > 1e-3f ? bi0[c] : 1e-3f;
     const float ratio = p.blank_mean_i0 / bi;
-    const float flat = (bmask > 0.0f ? ratio : 1.0f) * (p.inv_gain ? p.inv_gain[c] : 1.0f);
+    const float flat = (bmask > 0.0f ? ratio : 1.0f) * gain[c];
     inten[c] = 2.0f * m * flat;
     sat[c] = static_cast<std::uint8_t>(sat[c] | (mx[c] >= p.saturation ? 255 : 0));
     fold[c] = s >= p.fold_s ? 255 : 0;
@@ -161,10 +163,11 @@ POLSCAN_ANALYSIS_HOT void finishCrossedRow(const RowScratch& in, const FinishPar
                                            std::uint8_t* __restrict sat,
                                            std::uint8_t* __restrict fold) {
   constexpr float kRadToQuarterDeg = 45.0f / std::numbers::pi_v<float>;
+  const float* __restrict gain = p.inv_gain;
   const float bmask = p.blank ? 1.0f : 0.0f;
   for (int c = 0; c < width; ++c) {
     // The flat-field makes the open intensity a per-pixel map: I0_ref x gain.
-    const float inv_ref = (p.inv_gain ? p.inv_gain[c] : 1.0f) / p.i0_ref;
+    const float inv_ref = gain[c] / p.i0_ref;
     const float d1 = in.a1[c] - bmask * in.b1[c], d2 = in.a2[c] - bmask * in.b2[c];
     const float amp = std::sqrt(d1 * d1 + d2 * d2);
     float qv = 2.0f * amp * inv_ref;  // sin^2(delta/2)
@@ -206,6 +209,7 @@ POLSCAN_ANALYSIS_HOT void finishFixedRow(const RowScratch& in, const FinishParam
                                          std::uint8_t* __restrict fold,
                                          std::uint8_t* __restrict amb) {
   constexpr float kRadToHalfDeg = 90.0f / std::numbers::pi_v<float>;
+  const float* __restrict gain = p.inv_gain;
   const float bmask = p.blank ? 1.0f : 0.0f;
   for (int c = 0; c < width; ++c) {
     const float m = in.a0[c] > 1e-3f ? in.a0[c] : 1e-3f;
@@ -227,8 +231,7 @@ POLSCAN_ANALYSIS_HOT void finishFixedRow(const RowScratch& in, const FinishParam
     phi = phi < 0.0f ? phi + 90.0f : phi;
     axis[c] = phi >= 90.0f ? phi - 90.0f : phi;
     const float flat =
-        (bmask > 0.0f ? p.blank_mean_i0 / (in.bi0[c] > 1e-3f ? in.bi0[c] : 1e-3f) : 1.0f) *
-        (p.inv_gain ? p.inv_gain[c] : 1.0f);
+        (bmask > 0.0f ? p.blank_mean_i0 / (in.bi0[c] > 1e-3f ? in.bi0[c] : 1e-3f) : 1.0f) * gain[c];
     inten[c] = 2.0f * m * flat;
     sat[c] = static_cast<std::uint8_t>(sat[c] | (in.max_value[c] >= p.saturation ? 255 : 0));
     fold[c] = sh >= p.fold_s ? 255 : 0;
@@ -541,7 +544,8 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
           float* unc = uncertainty ? map.uncertainty_nm.ptr<float>(r) : nullptr;
           std::uint8_t* sat = map.saturated.ptr<std::uint8_t>(r);
           std::uint8_t* fold = map.at_fold.ptr<std::uint8_t>(r);
-          rp.inv_gain = inv_gain.empty() ? nullptr : inv_gain.ptr<float>(r);
+          // Always a readable row: a guarded load (pointer or null) blocks vectorisation.
+          rp.inv_gain = inv_gain.empty() ? s.ones.data() : inv_gain.ptr<float>(r);
           if (params.blank) {
             std::copy(axis, axis + width, s.b1.begin());
             std::copy(unc, unc + width, s.b2.begin());
