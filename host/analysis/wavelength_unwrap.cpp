@@ -43,6 +43,20 @@ WavelengthUnwrapper::WavelengthUnwrapper(const std::array<double, 3>& wavelength
   basin_steps_ = std::max(1, static_cast<int>(std::ceil(0.08 * shortest / options.step_nm)));
   const int n = static_cast<int>(std::ceil(options.max_retardance_nm / options.step_nm)) + 1;
   table_.resize(n);
+  // Weak pixels (most of a field) need not scan the whole table: past cut_nm, one of the three
+  // sines always exceeds floor; a pixel whose sines all stay below floor / 2 lies below cut_nm
+  // (noise included), so its search stops at a short prefix of the table.
+  const double cut_nm = 0.1 * shortest;
+  double floor = 1.0;
+  for (double r = cut_nm; r <= options.max_retardance_nm; r += 0.25) {
+    double m = 0.0;
+    for (int w = 0; w < 3; ++w) {
+      m = std::max(m, std::abs(std::sin(2.0 * std::numbers::pi * r / wavelengths_nm[w])));
+    }
+    floor = std::min(floor, m);
+  }
+  weak_limit_ = floor > 0.2 ? static_cast<float>(floor / 2.0) : 0.0f;
+  weak_entries_ = std::min(n, static_cast<int>(std::ceil(1.5 * cut_nm / options.step_nm)) + 2);
   for (int j = 0; j < n; ++j) {
     const double r = j * options.step_nm;
     double tt = 0.0;
@@ -168,7 +182,12 @@ POLSCAN_ANALYSIS_HOT void WavelengthUnwrapper::searchTable(const float* __restri
     __builtin_memcpy(&d, s2 + c, sizeof d);
     v8f best = v8f{} + 1e30f, rival = v8f{} + 1e30f;
     v8f jbest = v8f{} - 1e6f, jrival = v8f{} - 1e6f;
-    for (int j = 0; j < n; ++j) {
+    float largest = 0.0f;
+    for (int l = 0; l < 8; ++l) {
+      largest = std::max({largest, std::fabs(a[l]), std::fabs(b[l]), std::fabs(d[l])});
+    }
+    const int entries = largest < weak_limit_ ? weak_entries_ : n;
+    for (int j = 0; j < entries; ++j) {
       const float* t = table_[j].data();
       const v8f dot = a * t[0] + b * t[1] + d * t[2];
       const v8f adot = reinterpret_cast<v8f>(reinterpret_cast<v8i>(dot) & abs_mask);

@@ -49,7 +49,9 @@ class WavelengthUnwrapper {
   std::vector<std::array<float, 4>> table_;  // sin(k_w R_j) for w = 0..2, then |t|^2
   float step_ = 6.0f, max_nm_ = 800.0f;
   float margin_ = 0.006f, misfit_ = 0.04f;
-  int basin_steps_ = 6;  // candidates closer than this many steps lie in the same basin
+  int basin_steps_ = 6;      // candidates closer than this many steps lie in the same basin
+  float weak_limit_ = 0.0f;  // 8 pixels whose sines all stay below this search only...
+  int weak_entries_ = 0;     // ...this many table entries (0 limit: always the whole table)
 };
 
 }  // namespace polscan::analysis
