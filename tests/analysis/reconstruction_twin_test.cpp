@@ -417,6 +417,30 @@ TEST(CompensatedReconstruction, RecoversRetardanceAndTheSlowAxisSign) {
   }
 }
 
+TEST(CompensatedReconstruction, UncertaintyTracksScatter) {
+  twin::OpticsConfig o = optics(OpticalTrain::Compensated, kRgb);
+  o.led_level = 0.1;
+  const RetardanceMap m =
+      reconstruct(renderStack(plateSlide(120.0, 30.0), o, kQuarterTurn, 40, 40));
+  cv::Scalar mean, sd;
+  cv::meanStdDev(m.retardance_nm, mean, sd);
+  EXPECT_NEAR(mean[0], 120.0, 2.0);
+  EXPECT_NEAR(median(m.uncertainty_nm) / sd[0], 1.0, 0.35) << "scatter " << sd[0] << " nm";
+}
+
+TEST(CrossedReconstruction, UncertaintyTracksScatter) {
+  twin::OpticsConfig o = optics(OpticalTrain::Crossed, {546});
+  o.led_level = 0.1;
+  ReconstructionOptions opt;
+  opt.crossed_reference_i0 = o.led_level * 4095.0;
+  opt.per_pixel_uncertainty = true;
+  const RetardanceMap m =
+      reconstruct(renderStack(plateSlide(120.0, 30.0), o, kQuarterTurn, 64, 64), nullptr, opt);
+  cv::Scalar mean, sd;
+  cv::meanStdDev(m.retardance_nm, mean, sd);
+  EXPECT_NEAR(median(m.uncertainty_nm) / sd[0], 1.0, 0.35) << "scatter " << sd[0] << " nm";
+}
+
 TEST(CompensatedReconstruction, AbsorbingCrystalKeepsItsRetardance) {
   // Per-channel scales are fitted out, so transmission does not bias the retardance.
   const twin::OpticsConfig o = optics(OpticalTrain::Compensated, kRgb);
