@@ -119,7 +119,7 @@ TEST(RgbReconstruction, RecoversRetardancePastTheFold) {
 }
 
 TEST(RgbReconstruction, MonoOfTheSameFieldFolds) {
-  // The reason for the RGB path: the green channel alone reads a 260 nm plate as ~? < 137 nm.
+  // The reason for the RGB path: the green channel alone folds a 260 nm plate below 137 nm.
   const RetardanceMap mono = reconstruct(
       renderStack(plateSlide(260.0, 40.0), optics(OpticalTrain::Circular, {545}), kEight));
   EXPECT_LT(median(mono.retardance_nm), 137.0);
