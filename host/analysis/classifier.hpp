@@ -26,6 +26,9 @@ struct ClassifierOptions {
   // does but is strongly birefringent).
   double debris_min_absorption = 0.085;
   double debris_max_peak_nm = 10.0;
+  // CPPD claims need a clear (non-absorbing) particle: I0 more than this under the background ->
+  // review (see classifier.cpp).
+  double cppd_max_absorption = 0.035;
   // Non-birefringent claims need an apatite-like clump: refractile (strong extinction), compact
   // ("coin-like") and convex. Clearly irregular or faint particles are artefacts (debris).
   double clump_min_contrast = 0.2;

@@ -9,6 +9,7 @@
 #include "analysis/reconstruction.hpp"
 #include "analysis/retardance_map.hpp"
 #include "analysis/segmentation.hpp"
+#include "analysis/split_needles.hpp"
 #include "common/crystal.hpp"
 #include "common/stack.hpp"
 
@@ -30,6 +31,7 @@ struct AnalysisOptions {
   // centroids and lengths) to a larger strong crystal is its halo, diffraction ring or a lobe cut
   // off by the fold: part of that crystal, not a crystal of its own.
   double halo_gap_um = 1.0;
+  SplitNeedleOptions split_needles;  // the two ends of a needle cut by the half-wave fold
 };
 
 // True when regions[i] is a halo/fragment of a larger strong birefringent region (see

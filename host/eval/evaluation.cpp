@@ -122,7 +122,8 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
     csv << "truth,scored,reported,confidence,length_um,width_um,aspect,box_aspect,box_fill,"
            "solidity,rectangularity,waist,x_pattern,centre_peak,facet_contrast,mean_nm,peak_nm,"
            "fold,axis_to_long,coherence,contrast,ellipse_fit,hollowness,texture,birefringent,"
-           "true_retardance_nm,field,x_um,y_um,area_um2,cnr,coherent_nm,coherent_snr\n";
+           "true_retardance_nm,field,x_um,y_um,area_um2,cnr,coherent_nm,coherent_snr,slow_axis_deg,"
+           "long_axis_deg,elongation\n";
   }
   for (int s = 0; s < config.slides; ++s) {
     const std::uint64_t slide_seed = twin::combineSeeds(config.seed, static_cast<std::uint64_t>(s));
@@ -199,7 +200,8 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
               << x.hollowness << ',' << x.intensity_texture << ',' << x.birefringent << ','
               << (t >= 0 ? ti[t].retardance_nm : 0.0) << ',' << (s * config.fields_per_slide + f)
               << ',' << x.x_um << ',' << x.y_um << ',' << x.area_um2 << ',' << x.cnr << ','
-              << x.coherent_nm << ',' << x.coherent_snr << '\n';
+              << x.coherent_nm << ',' << x.coherent_snr << ',' << x.slow_axis_deg << ','
+              << x.long_axis_deg << ',' << polscan::elongationName(x.elongation) << '\n';
         }
       }
       result.counts.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
