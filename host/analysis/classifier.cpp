@@ -158,7 +158,9 @@ Classification classify(const CrystalFeatures& f, const ClassifierOptions& optio
                              c < options.debris_max_contrast;
     if (p_nb >= 0.5 && !debris_like) {
       out.best = CrystalClass::NonBirefringent;
-      out.confidence = p_nb * std::exp(coin);
+      out.raw_confidence = std::clamp(p_nb * std::exp(coin), 0.0, 1.0);
+      out.confidence = options.calibrate ? defaultCalibration().apply(out.best, out.raw_confidence)
+                                         : out.raw_confidence;
     } else {
       out.best = CrystalClass::Artefact;
       out.confidence = p_nb >= 0.5 ? 0.5 + 0.5 * (1.0 - std::exp(coin)) : 1.0 - p_nb;
@@ -190,7 +192,9 @@ Classification classify(const CrystalFeatures& f, const ClassifierOptions& optio
     const double t = options.temperature;
     double z = std::exp((options.other_log_score - best) / t);
     for (double ll : out.log_likelihood) z += std::exp((ll - best) / t);
-    out.confidence = 1.0 / z;
+    out.raw_confidence = 1.0 / z;
+    out.confidence = options.calibrate ? defaultCalibration().apply(out.best, out.raw_confidence)
+                                       : out.raw_confidence;
     // Saturated optics: the fit of those pixels is not trusted, so neither is the class.
     if (f.saturated_fraction > 0.2) out.confidence *= 1.0 - f.saturated_fraction;
     // The sign of elongation is what names CPPD (positive) and MSU (negative) under polarized
@@ -206,7 +210,9 @@ Classification classify(const CrystalFeatures& f, const ClassifierOptions& optio
     }
   }
   out.confidence = std::clamp(out.confidence, 0.0, 1.0);
-  out.needs_review = out.confidence < options.min_confidence;
+  out.needs_review = out.confidence < (out.best == CrystalClass::NonBirefringent
+                                           ? options.min_confidence_non_birefringent
+                                           : options.min_confidence);
   out.cls = out.needs_review ? CrystalClass::Unknown : out.best;
   return out;
 }

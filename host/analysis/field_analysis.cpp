@@ -53,6 +53,7 @@ const FieldResult& FieldAnalyzer::analyze(const polscan::Stack& stack, const pol
   result.needs_review.clear();
   result.touching_border.clear();
   result.features.clear();
+  result.classifications.clear();
   reconstructInto(stack, blank, options.reconstruction, result.map);
   const Segmentation seg = segment(result.map, options.segmentation, scratch_);
   FeatureContext context;
@@ -90,6 +91,7 @@ const FieldResult& FieldAnalyzer::analyze(const polscan::Stack& stack, const pol
     if (f.touches_border) result.touching_border.push_back(rec.id);
     result.crystals.push_back(rec);
     result.features.push_back(f);
+    result.classifications.push_back(c);
   }
   return result;
 }

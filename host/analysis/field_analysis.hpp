@@ -19,7 +19,8 @@ struct FieldResult {
   std::vector<polscan::CrystalRecord> crystals;
   std::vector<int> needs_review;     // ids with low confidence (reported as unknown)
   std::vector<int> touching_border;  // ids cut by the field edge: a later de-dup step may merge
-  std::vector<CrystalFeatures> features;  // parallel to crystals
+  std::vector<CrystalFeatures> features;        // parallel to crystals
+  std::vector<Classification> classifications;  // parallel to crystals (best guess, raw conf.)
   RetardanceMap map;
 };
 

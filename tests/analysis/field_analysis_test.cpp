@@ -444,6 +444,27 @@ TEST(FieldAnalysis, HaloRuleNeedsALargerStrongNeighbour) {
   EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
 }
 
+TEST(FieldAnalysis, FoldLobeWithTheParentsSlowAxisIsPartOfIt) {
+  CrystalFeatures parent, lobe;
+  parent.length_um = 10;
+  parent.area_um2 = 60;
+  parent.peak_retardance_nm = 136;
+  parent.fold_fraction = 0.05;
+  parent.slow_axis_deg = 20;
+  lobe.length_um = 4;
+  lobe.area_um2 = 10;
+  lobe.peak_retardance_nm = 70;
+  lobe.x_um = 9.0;  // 2 um beyond the parent's outline: farther than a halo
+  lobe.slow_axis_deg = 27;
+  std::vector<CrystalFeatures> v{parent, lobe};
+  EXPECT_TRUE(isHaloFragment(v, 1, 136.5, 1.0));
+  v[1].slow_axis_deg = 80;  // another crystal's axis: reported on its own
+  EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
+  v[1].slow_axis_deg = 20;
+  v[1].x_um = 11.0;  // 4 um out: too far for a lobe
+  EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
+}
+
 TEST(CompensatorView, ParallelSlowAxisIsBlueCrossedIsYellow) {
   const cv::Vec3b blue = compensatorColour(100.0, 45.0);  // B, G, R
   const cv::Vec3b yellow = compensatorColour(100.0, 135.0);
