@@ -3,6 +3,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
 
 #include "analysis/classifier.hpp"
 #include "analysis/compensator_view.hpp"
@@ -68,6 +69,25 @@ TEST(FieldAnalysis, WeakPositiveRodIsCppdPositive) {
   EXPECT_NEAR(c.length_um, 8.0, 1.0);
   EXPECT_NEAR(c.width_um, 2.5, 0.8);
   EXPECT_TRUE(r.needs_review.empty());
+}
+
+TEST(FieldAnalysis, FocusDropsWhenTheFieldIsBlurred) {
+  SceneSpec s = field();
+  s.shapes.push_back(shape(Kind::Rectangle, 80, 60, 24, 10, 0, 40, 0));
+  const polscan::Stack sharp = testing::renderStack(s);
+  polscan::Stack blurred = sharp;
+  // Defocus as a Gaussian PSF of ~1 um (2.5 px) applied to every polarizer frame.
+  for (cv::Mat& frame : blurred.frames) {
+    cv::Mat out;
+    cv::GaussianBlur(frame, out, cv::Size(0, 0), 2.5);
+    frame = out;
+  }
+  const FieldResult a = analyzeField(sharp), b = analyzeField(blurred);
+  ASSERT_EQ(a.features.size(), 1u) << describe(a);
+  ASSERT_EQ(b.features.size(), 1u) << describe(b);
+  EXPECT_GT(a.features[0].focus, 0.2);
+  EXPECT_LT(b.features[0].focus, 0.7 * a.features[0].focus)
+      << "sharp " << a.features[0].focus << " blurred " << b.features[0].focus;
 }
 
 TEST(FieldAnalysis, StrongNegativeNeedleIsMsuNegative) {
