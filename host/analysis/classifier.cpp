@@ -208,6 +208,13 @@ Classification classify(const CrystalFeatures& f, const ClassifierOptions& optio
     if (out.best == CrystalClass::CPPD && -f.intensity_contrast > options.cppd_max_absorption) {
       out.confidence = std::min(out.confidence, kNoSign);
     }
+    // Uric acid named from its colour alone: a brown plate whose reading stays under the debris
+    // level with no fold pixels is a folded uric-acid plate or pigmented debris, and one
+    // wavelength cannot tell which: review.
+    if (out.best == CrystalClass::UricAcid && f.fold_fraction <= 0.0 &&
+        f.peak_retardance_nm < options.debris_max_peak_nm) {
+      out.confidence = std::min(out.confidence, kNoSign);
+    }
   }
   out.confidence = std::clamp(out.confidence, 0.0, 1.0);
   out.needs_review = out.confidence < (out.best == CrystalClass::NonBirefringent
