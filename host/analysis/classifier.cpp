@@ -111,6 +111,15 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
   }
 }
 
+// Cap on the confidence of a CPPD/MSU best guess whose sign of elongation was not observed.
+constexpr double kNoSign = 0.5;
+
+bool signSupports(CrystalClass best, Elongation e) {
+  if (best == CrystalClass::CPPD) return e == Elongation::Positive;
+  if (best == CrystalClass::MSU) return e == Elongation::Negative;
+  return true;
+}
+
 }  // namespace
 
 Classification classify(const CrystalFeatures& f, const ClassifierOptions& options) {
@@ -149,7 +158,9 @@ Classification classify(const CrystalFeatures& f, const ClassifierOptions& optio
                              c < options.debris_max_contrast;
     if (p_nb >= 0.5 && !debris_like) {
       out.best = CrystalClass::NonBirefringent;
-      out.confidence = p_nb * std::exp(coin);
+      out.raw_confidence = std::clamp(p_nb * std::exp(coin), 0.0, 1.0);
+      out.confidence = options.calibrate ? defaultCalibration().apply(out.best, out.raw_confidence)
+                                         : out.raw_confidence;
     } else {
       out.best = CrystalClass::Artefact;
       out.confidence = p_nb >= 0.5 ? 0.5 + 0.5 * (1.0 - std::exp(coin)) : 1.0 - p_nb;
@@ -181,12 +192,34 @@ Classification classify(const CrystalFeatures& f, const ClassifierOptions& optio
     const double t = options.temperature;
     double z = std::exp((options.other_log_score - best) / t);
     for (double ll : out.log_likelihood) z += std::exp((ll - best) / t);
-    out.confidence = 1.0 / z;
+    out.raw_confidence = 1.0 / z;
+    out.confidence = options.calibrate ? defaultCalibration().apply(out.best, out.raw_confidence)
+                                       : out.raw_confidence;
     // Saturated optics: the fit of those pixels is not trusted, so neither is the class.
     if (f.saturated_fraction > 0.2) out.confidence *= 1.0 - f.saturated_fraction;
+    // The sign of elongation is what names CPPD (positive) and MSU (negative) under polarized
+    // light; shape and strength alone are shared with debris, fibres and fragments. Without an
+    // observed sign of the right kind (round outline, too faint for a stable axis, or the wrong
+    // sign) the best guess is kept but not claimed: it goes to review, as a reader would do.
+    if (!signSupports(out.best, f.elongation)) out.confidence = std::min(out.confidence, kNoSign);
+    // CPPD plates are colourless and thin (~1 um): they refract too little to take a measurable
+    // share of the light over their whole area. A weak, positive, yet absorbing particle is as
+    // likely pigmented debris or a fibre: review, not a CPPD claim.
+    if (out.best == CrystalClass::CPPD && -f.intensity_contrast > options.cppd_max_absorption) {
+      out.confidence = std::min(out.confidence, kNoSign);
+    }
+    // Uric acid named from its colour alone: a brown plate whose reading stays under the debris
+    // level with no fold pixels is a folded uric-acid plate or pigmented debris, and one
+    // wavelength cannot tell which: review.
+    if (out.best == CrystalClass::UricAcid && f.fold_fraction <= 0.0 &&
+        f.peak_retardance_nm < options.debris_max_peak_nm) {
+      out.confidence = std::min(out.confidence, kNoSign);
+    }
   }
   out.confidence = std::clamp(out.confidence, 0.0, 1.0);
-  out.needs_review = out.confidence < options.min_confidence;
+  out.needs_review = out.confidence < (out.best == CrystalClass::NonBirefringent
+                                           ? options.min_confidence_non_birefringent
+                                           : options.min_confidence);
   out.cls = out.needs_review ? CrystalClass::Unknown : out.best;
   return out;
 }

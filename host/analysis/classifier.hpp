@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "analysis/confidence_calibration.hpp"
 #include "analysis/crystal_features.hpp"
 #include "common/crystal_class.hpp"
 
@@ -16,7 +17,13 @@ struct ClassifierOptions {
   // Log-score of "none of the modelled classes" (artefact, debris, an unusual habit). Its share of
   // the softmax is what keeps a poor fit of every class from being reported with confidence.
   double other_log_score = -7.0;
-  double min_confidence = 0.6;   // below: reported as unknown and listed for review
+  double min_confidence = 0.6;  // below: reported as unknown and listed for review
+  // Non-birefringent particles: polarized light cannot identify them, so the report lists one only
+  // when it is likely a clump (calibrated >= 0.7 on the twin: ~85 % of them are); the rest go to
+  // review with the debris look-alikes (alizarin red decides).
+  double min_confidence_non_birefringent = 0.7;
+  // Map the raw softmax confidence through defaultCalibration() (false: raw, for fitting it).
+  bool calibrate = true;
   double wavelength_nm = 546.0;  // for the quarter-wave cap the strength terms refer to
   // Birefringent claims: integrated retardance over the noise (CrystalFeatures::cnr) below this
   // is not evidence of a crystal (a noise blob integrates to ~sqrt(n) x the floor).
@@ -26,6 +33,9 @@ struct ClassifierOptions {
   // does but is strongly birefringent).
   double debris_min_absorption = 0.085;
   double debris_max_peak_nm = 10.0;
+  // CPPD claims need a clear (non-absorbing) particle: I0 more than this under the background ->
+  // review (see classifier.cpp).
+  double cppd_max_absorption = 0.035;
   // Non-birefringent claims need an apatite-like clump: refractile (strong extinction), compact
   // ("coin-like") and convex. Clearly irregular or faint particles are artefacts (debris).
   double clump_min_contrast = 0.2;
@@ -50,6 +60,7 @@ struct Classification {
   polscan::CrystalClass cls = polscan::CrystalClass::Unknown;   // Unknown when below threshold
   polscan::CrystalClass best = polscan::CrystalClass::Unknown;  // the most likely class anyway
   double confidence = 0.0;                                      // probability of `best`
+  double raw_confidence = 0.0;  // before calibration and the sign/absorption/saturation caps
   bool needs_review = false;
   std::array<double, kBirefringentClasses.size()> log_likelihood{};
 };

@@ -292,11 +292,13 @@ CrystalFeatures measureRegion(const Region& region, const RetardanceMap& map,
   if (region.birefringent) {
     f.x_pattern = xPatternScore(pts, axis_period, context.threshold_nm);
     f.axis_to_long_deg = axialDiff(f.slow_axis_deg, f.long_axis_deg, 180.0);
-    // The sign needs a long axis (not round), a defined slow axis (coherent, above the noise) and
-    // the full 0-180 azimuth (the crossed train knows it only modulo 90).
+    // The sign needs a long axis (not round), a defined slow axis (coherent, and its mean known to
+    // a few degrees: the axis of the vector mean has a standard error of 0.5 / coherent_snr rad)
+    // and the full 0-180 azimuth (the crossed train knows it only modulo 90). A slow axis near 45
+    // deg to the long axis is no sign at all: within sign_margin_deg of 45 it stays undecided.
     const bool defined = !map.axis_modulo_90 && f.aspect >= context.min_aspect_for_sign &&
-                         f.mean_retardance_nm >= 2.0 * context.threshold_nm &&
-                         f.axis_coherence >= 0.5;
+                         f.coherent_snr >= context.min_axis_snr && f.axis_coherence >= 0.5 &&
+                         std::abs(f.axis_to_long_deg - 45.0) >= context.sign_margin_deg;
     if (defined) {
       f.elongation =
           f.axis_to_long_deg < 45.0 ? polscan::Elongation::Positive : polscan::Elongation::Negative;

@@ -65,6 +65,8 @@ struct FeatureContext {
   double threshold_nm = 3.0;    // segmentation threshold: below ~2x it the optics are too weak
   double noise_floor_nm = 1.0;  // the map's background retardance scale (for cnr, coherent_snr)
   double min_aspect_for_sign = 1.3;  // rounder regions have no long axis to compare with
+  double min_axis_snr = 10.0;     // coherent_snr below: the mean slow axis is not known to ~3 deg
+  double sign_margin_deg = 10.0;  // slow axis within this of 45 deg to the long axis: no sign
 };
 
 CrystalFeatures measureRegion(const Region& region, const RetardanceMap& map,

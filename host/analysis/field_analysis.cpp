@@ -1,9 +1,15 @@
 // Glue of the analysis pipeline for one field; ids are assigned in detection order from first_id.
 #include "analysis/field_analysis.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace polscan::analysis {
+
+namespace {
+constexpr double kLobeGapFactor = 2.5;        // lobe gap as a multiple of the halo gap
+constexpr double kLobeMaxAxisDiffDeg = 15.0;  // slow axes of two lobes of one crystal agree
+}  // namespace
 
 bool isHaloFragment(const std::vector<CrystalFeatures>& regions, std::size_t i,
                     double quarter_wave_nm, double gap_um) {
@@ -17,7 +23,13 @@ bool isHaloFragment(const std::vector<CrystalFeatures>& regions, std::size_t i,
     const bool strong = p.fold_fraction > 0.0 || p.peak_retardance_nm >= 0.5 * quarter_wave_nm;
     if (!strong) continue;
     const double d = std::hypot(f.x_um - p.x_um, f.y_um - p.y_um);
-    if (d <= 0.5 * (f.length_um + p.length_um) + gap_um) return true;
+    const double gap = d - 0.5 * (f.length_um + p.length_um);
+    if (gap <= gap_um) return true;
+    // A lobe cut off by the fold is the same crystal: same slow axis (a separate neighbour's is
+    // random), and it can lie a little farther out than a halo.
+    double dslow = std::fmod(std::abs(f.slow_axis_deg - p.slow_axis_deg), 180.0);
+    dslow = std::min(dslow, 180.0 - dslow);
+    if (gap <= kLobeGapFactor * gap_um && dslow <= kLobeMaxAxisDiffDeg) return true;
   }
   return false;
 }
@@ -41,6 +53,7 @@ const FieldResult& FieldAnalyzer::analyze(const polscan::Stack& stack, const pol
   result.needs_review.clear();
   result.touching_border.clear();
   result.features.clear();
+  result.classifications.clear();
   reconstructInto(stack, blank, options.reconstruction, result.map);
   const Segmentation seg = segment(result.map, options.segmentation, scratch_);
   FeatureContext context;
@@ -53,9 +66,12 @@ const FieldResult& FieldAnalyzer::analyze(const polscan::Stack& stack, const pol
   measured.clear();
   for (const Region& region : seg.regions)
     measured.push_back(measureRegion(region, result.map, context));
+  const std::vector<bool> merged =
+      mergeSplitNeedles(measured, result.map.quarter_wave_nm, options.split_needles);
   int id = first_id;
   for (std::size_t i = 0; i < measured.size(); ++i) {
     const CrystalFeatures& f = measured[i];
+    if (merged[i]) continue;
     if (isHaloFragment(measured, i, result.map.quarter_wave_nm, options.halo_gap_um)) continue;
     const Classification c = classify(f, cls_options);
     polscan::CrystalRecord rec;
@@ -75,6 +91,7 @@ const FieldResult& FieldAnalyzer::analyze(const polscan::Stack& stack, const pol
     if (f.touches_border) result.touching_border.push_back(rec.id);
     result.crystals.push_back(rec);
     result.features.push_back(f);
+    result.classifications.push_back(c);
   }
   return result;
 }

@@ -9,6 +9,7 @@
 #include "analysis/reconstruction.hpp"
 #include "analysis/retardance_map.hpp"
 #include "analysis/segmentation.hpp"
+#include "analysis/split_needles.hpp"
 #include "common/crystal.hpp"
 #include "common/stack.hpp"
 
@@ -18,7 +19,8 @@ struct FieldResult {
   std::vector<polscan::CrystalRecord> crystals;
   std::vector<int> needs_review;     // ids with low confidence (reported as unknown)
   std::vector<int> touching_border;  // ids cut by the field edge: a later de-dup step may merge
-  std::vector<CrystalFeatures> features;  // parallel to crystals
+  std::vector<CrystalFeatures> features;        // parallel to crystals
+  std::vector<Classification> classifications;  // parallel to crystals (best guess, raw conf.)
   RetardanceMap map;
 };
 
@@ -30,6 +32,7 @@ struct AnalysisOptions {
   // centroids and lengths) to a larger strong crystal is its halo, diffraction ring or a lobe cut
   // off by the fold: part of that crystal, not a crystal of its own.
   double halo_gap_um = 1.0;
+  SplitNeedleOptions split_needles;  // the two ends of a needle cut by the half-wave fold
 };
 
 // True when regions[i] is a halo/fragment of a larger strong birefringent region (see

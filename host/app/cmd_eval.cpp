@@ -35,7 +35,30 @@ void addEvalCommand(CLI::App& app, GlobalOptions&) {
   cmd->add_option("--json", *json_path, "Also write the figures to this JSON file");
   cmd->add_option("--features-csv", cfg->features_csv,
                   "Write every detection's truth, class and features to this CSV (diagnostics)");
-  cmd->callback([cfg, json_path] {
+  auto fit = std::make_shared<bool>(false);
+  cmd->add_flag("--raw-confidence", cfg->raw_confidence,
+                "Report the classifier's uncalibrated confidences (reliability table included)");
+  cmd->add_flag("--fit-calibration", *fit,
+                "Fit the confidence calibration instead: run synovial, urine and mixed with these "
+                "--slides/--fields-per-slide/--seed and raw confidences, print the Platt table "
+                "for host/analysis/confidence_calibration.cpp");
+  cmd->callback([cfg, json_path, fit] {
+    if (*fit) {
+      Progress progress("fit", 3 * cfg->slides * cfg->fields_per_slide);
+      const eval::CalibrationFit f = eval::fitConfidenceCalibration(*cfg, [&](int done, int total) {
+        const int step = std::max(1, total / 20);
+        if (done % step == 0 || done == total) progress.update(done, "fields");
+      });
+      eval::EvalResult raw;
+      raw.config = *cfg;
+      raw.config.raw_confidence = true;
+      raw.config.sample = "synovial+urine+mixed";
+      raw.counts = f.raw_counts;
+      raw.metrics = eval::computeMetrics(f.raw_counts);
+      std::cout << eval::formatReport(raw) << "\nFitted table (a, b per class):\n"
+                << eval::formatCalibrationTable(f);
+      return;
+    }
     Progress progress("eval", cfg->slides * cfg->fields_per_slide);
     const eval::EvalResult result = eval::runEvaluation(*cfg, [&](int done, int total) {
       // One line per ~5% keeps logs readable on long runs.

@@ -114,7 +114,9 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
   result.config = config;
   const int total = config.slides * config.fields_per_slide;
   int done = 0;
-  analysis::FieldAnalyzer analyzer;
+  analysis::AnalysisOptions analysis_options;
+  analysis_options.classifier.calibrate = !config.raw_confidence;
+  analysis::FieldAnalyzer analyzer(analysis_options);
   std::ofstream csv;
   if (!config.features_csv.empty()) {
     csv.open(config.features_csv);
@@ -122,7 +124,8 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
     csv << "truth,scored,reported,confidence,length_um,width_um,aspect,box_aspect,box_fill,"
            "solidity,rectangularity,waist,x_pattern,centre_peak,facet_contrast,mean_nm,peak_nm,"
            "fold,axis_to_long,coherence,contrast,ellipse_fit,hollowness,texture,birefringent,"
-           "true_retardance_nm,field,x_um,y_um,area_um2,cnr,coherent_nm,coherent_snr\n";
+           "true_retardance_nm,field,x_um,y_um,area_um2,cnr,coherent_nm,coherent_snr,slow_axis_deg,"
+           "long_axis_deg,elongation,best,raw_confidence\n";
   }
   for (int s = 0; s < config.slides; ++s) {
     const std::uint64_t slide_seed = twin::combineSeeds(config.seed, static_cast<std::uint64_t>(s));
@@ -184,6 +187,14 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
       }
       const MatchResult match = matchByDistance(tp, dp, std::numeric_limits<double>::infinity());
       result.counts.addField(ti, reported, match);
+      std::vector<CrystalClass> best;
+      std::vector<double> confidence, raw;
+      for (std::size_t d = 0; d < fr.crystals.size(); ++d) {
+        best.push_back(fr.classifications[d].best);
+        confidence.push_back(fr.crystals[d].confidence);
+        raw.push_back(fr.classifications[d].raw_confidence);
+      }
+      result.counts.addConfidences(ti, best, confidence, raw, match);
       if (csv.is_open()) {
         for (std::size_t d = 0; d < fr.features.size(); ++d) {
           const analysis::CrystalFeatures& x = fr.features[d];
@@ -199,7 +210,10 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
               << x.hollowness << ',' << x.intensity_texture << ',' << x.birefringent << ','
               << (t >= 0 ? ti[t].retardance_nm : 0.0) << ',' << (s * config.fields_per_slide + f)
               << ',' << x.x_um << ',' << x.y_um << ',' << x.area_um2 << ',' << x.cnr << ','
-              << x.coherent_nm << ',' << x.coherent_snr << '\n';
+              << x.coherent_nm << ',' << x.coherent_snr << ',' << x.slow_axis_deg << ','
+              << x.long_axis_deg << ',' << polscan::elongationName(x.elongation) << ','
+              << crystalClassName(fr.classifications[d].best) << ','
+              << fr.classifications[d].raw_confidence << '\n';
         }
       }
       result.counts.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
@@ -210,6 +224,48 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
   }
   result.metrics = computeMetrics(result.counts);
   return result;
+}
+
+CalibrationFit fitConfidenceCalibration(const EvalConfig& config, const ProgressFn& progress) {
+  CalibrationFit fit;
+  const std::array<const char*, 3> samples = {"synovial", "urine", "mixed"};
+  const int per_run = config.slides * config.fields_per_slide;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    EvalConfig c = config;
+    c.sample = samples[i];
+    c.raw_confidence = true;
+    c.features_csv.clear();
+    const EvalResult r = runEvaluation(c, [&](int done, int) {
+      if (progress) progress(static_cast<int>(i) * per_run + done, 3 * per_run);
+    });
+    fit.raw_counts.merge(r.counts);
+  }
+  if (fit.raw_counts.calibration_samples.empty()) {
+    throw std::runtime_error("eval: no crystal best guesses to fit a calibration on");
+  }
+  fit.calibration = analysis::fitCalibration(fit.raw_counts.calibration_samples);
+  return fit;
+}
+
+std::string formatCalibrationTable(const CalibrationFit& fit) {
+  std::ostringstream o;
+  char buf[256];
+  for (CrystalClass cls : polscan::kAllCrystalClasses) {
+    if (cls == CrystalClass::Artefact || cls == CrystalClass::Unknown) continue;
+    std::int64_t n = 0, right = 0;
+    for (const analysis::CalibrationSample& x : fit.raw_counts.calibration_samples) {
+      if (x.best != cls) continue;
+      ++n;
+      right += x.correct ? 1 : 0;
+    }
+    const analysis::PlattScaling& p = fit.calibration.per_class[static_cast<std::size_t>(cls)];
+    std::snprintf(buf, sizeof buf,
+                  "    c.per_class[%d] = {%.4f, %.4f};  // %s: %lld best guesses, %lld right\n",
+                  static_cast<int>(cls), p.a, p.b, std::string(crystalClassName(cls)).c_str(),
+                  static_cast<long long>(n), static_cast<long long>(right));
+    o << buf;
+  }
+  return o.str();
 }
 
 nlohmann::json toJson(const EvalResult& r) {
@@ -274,6 +330,20 @@ nlohmann::json toJson(const EvalResult& r) {
   j["false_birefringent_per_100_fields"] = num(m.false_birefringent_per_100_fields);
   j["false_non_birefringent"] = c.false_non_birefringent;
   j["false_non_birefringent_per_100_fields"] = num(m.false_non_birefringent_per_100_fields);
+  j["false_crystal_identifications"] = c.false_birefringent;
+  j["false_crystal_identifications_per_100_fields"] = num(m.false_birefringent_per_100_fields);
+  nlohmann::json rel = nlohmann::json::array();
+  for (int b = 0; b < kReliabilityBins; ++b) {
+    const ReliabilityBin& x = c.reliability[b];
+    rel.push_back({{"from", static_cast<double>(b) / kReliabilityBins},
+                   {"to", static_cast<double>(b + 1) / kReliabilityBins},
+                   {"n", x.n},
+                   {"mean_confidence", num(x.n > 0 ? x.confidence_sum / x.n : std::nan(""))},
+                   {"accuracy", num(ratio(x.correct, x.n))}});
+  }
+  j["reliability"] = rel;
+  j["expected_calibration_error"] = num(m.expected_calibration_error);
+  j["raw_confidence"] = r.config.raw_confidence;
   j["seconds"] = c.seconds;
   j["analysis_seconds"] = c.analysis_seconds;
   j["fields_per_s"] = m.fields_per_s;
@@ -342,19 +412,40 @@ std::string formatReport(const EvalResult& r) {
                 static_cast<long long>(b3.truth), fmtPct(m.detection_sensitivity).c_str(),
                 fmtPct(m.class_accuracy).c_str(), fmtPct(m.end_to_end_accuracy).c_str());
   o << buf;
-  // The issue's figure is the total; its two parts are printed apart because they fail for
-  // different reasons (a wrong birefringent name vs debris taken for an apatite-like clump).
+  // Two definitions, both printed. A report names a crystal only for the birefringent classes;
+  // a non-birefringent particle is reported as a particle whose nature polarized light cannot
+  // tell (apatite needs alizarin red), so the current definition counts only false crystal
+  // identifications. The old definition also counted non-birefringent particle reports on
+  // debris/cells as false crystals.
   std::snprintf(buf, sizeof buf,
                 "False crystals (claims on nothing or on an artefact; artefact/unknown are not "
                 "claims), %lld fields:\n"
-                "  false birefringent crystal claims:    %4lld = %6.2f per 100 fields\n"
-                "  false non-birefringent claims:        %4lld = %6.2f per 100 fields\n"
-                "  total false crystals (issue figure):  %4lld = %6.2f per 100 fields\n",
+                "  false crystal identifications (birefringent class; current definition, issue "
+                "figure): %4lld = %6.2f per 100 fields\n"
+                "  non-birefringent particle reports on debris/cells/nothing:                  "
+                "    %4lld = %6.2f per 100 fields\n"
+                "  old definition (both above):                                                "
+                "    %4lld = %6.2f per 100 fields\n",
                 static_cast<long long>(c.fields), static_cast<long long>(c.false_birefringent),
                 m.false_birefringent_per_100_fields,
                 static_cast<long long>(c.false_non_birefringent),
                 m.false_non_birefringent_per_100_fields, static_cast<long long>(c.false_crystals),
                 m.false_crystals_per_100_fields);
+  o << buf;
+  o << "\nReliability of the confidence (" << (r.config.raw_confidence ? "raw" : "calibrated")
+    << "): best guesses of a crystal class, claimed (>= 0.6) or sent to review\n"
+       "  confidence   n  mean conf.  accuracy\n";
+  for (int b = 0; b < kReliabilityBins; ++b) {
+    const ReliabilityBin& x = c.reliability[b];
+    std::snprintf(buf, sizeof buf, "  %.1f-%.1f %6lld  %10s  %8s\n",
+                  static_cast<double>(b) / kReliabilityBins,
+                  static_cast<double>(b + 1) / kReliabilityBins, static_cast<long long>(x.n),
+                  x.n > 0 ? fmtPct(x.confidence_sum / x.n).c_str() : "    -",
+                  fmtPct(ratio(x.correct, x.n)).c_str());
+    o << buf;
+  }
+  std::snprintf(buf, sizeof buf, "  expected calibration error: %s %%\n",
+                fmtPct(m.expected_calibration_error).c_str());
   o << buf;
   std::snprintf(buf, sizeof buf,
                 "Speed: %.2f fields/s overall (render + analysis), %.2f fields/s analysis only "

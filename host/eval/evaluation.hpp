@@ -26,7 +26,8 @@ struct EvalConfig {
   double vignetting = 0.15;            // flat-field loss in the corners
   double max_defocus_um = 1.5;         // focus error per field, uniform in +-, within the DOF
   double match_distance_um = 15.0;     // upper bound of the centre distance for a match
-  std::string features_csv;  // non-empty: one line per detection (truth, reported, features)
+  std::string features_csv;     // non-empty: one line per detection (truth, reported, features)
+  bool raw_confidence = false;  // uncalibrated classifier confidences (to fit the calibration)
 };
 
 struct EvalResult {
@@ -40,6 +41,16 @@ using ProgressFn = std::function<void(int, int)>;
 
 // Throws std::invalid_argument for a bad config (unknown sample, no slides, ...).
 EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress = {});
+
+// Fits the per-class confidence calibration: runs every sample recipe (synovial, urine, mixed)
+// with config's slides/fields/seed and raw confidences, and fits Platt scaling on all best guesses.
+struct CalibrationFit {
+  analysis::ConfidenceCalibration calibration;
+  EvalCounts raw_counts;  // the runs it was fitted on (raw confidences)
+};
+CalibrationFit fitConfidenceCalibration(const EvalConfig& config, const ProgressFn& progress = {});
+// The fitted table as the C++ lines of defaultCalibration() (with per-class sample counts).
+std::string formatCalibrationTable(const CalibrationFit& fit);
 
 nlohmann::json toJson(const EvalResult& result);
 std::string formatReport(const EvalResult& result);  // the text `polscan eval` prints

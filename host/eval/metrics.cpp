@@ -1,6 +1,8 @@
 // Confusion counts and the figures derived from them.
 #include "eval/metrics.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace polscan::eval {
@@ -71,6 +73,24 @@ void EvalCounts::addField(const std::vector<TruthItem>& truth,
   }
 }
 
+void EvalCounts::addConfidences(const std::vector<TruthItem>& truth,
+                                const std::vector<CrystalClass>& best,
+                                const std::vector<double>& confidence,
+                                const std::vector<double>& raw, const MatchResult& match) {
+  for (std::size_t d = 0; d < best.size(); ++d) {
+    if (!isCrystalClaim(best[d])) continue;
+    const int t = match.detection_to_truth[d];
+    if (t >= 0 && !truth[t].scored) continue;
+    const bool correct = t >= 0 && truth[t].cls == best[d];
+    const int b =
+        std::clamp(static_cast<int>(confidence[d] * kReliabilityBins), 0, kReliabilityBins - 1);
+    reliability[b].n += 1;
+    reliability[b].correct += correct ? 1 : 0;
+    reliability[b].confidence_sum += confidence[d];
+    calibration_samples.push_back({best[d], raw[d], correct});
+  }
+}
+
 void EvalCounts::merge(const EvalCounts& o) {
   for (int r = 0; r < kTruthRows; ++r) {
     for (int c = 0; c < kReportedCols; ++c) confusion[r][c] += o.confusion[r][c];
@@ -85,6 +105,13 @@ void EvalCounts::merge(const EvalCounts& o) {
     add(cppd_retardance[b], o.cppd_retardance[b]);
   }
   add(birefringent_3um, o.birefringent_3um);
+  for (int b = 0; b < kReliabilityBins; ++b) {
+    reliability[b].n += o.reliability[b].n;
+    reliability[b].correct += o.reliability[b].correct;
+    reliability[b].confidence_sum += o.reliability[b].confidence_sum;
+  }
+  calibration_samples.insert(calibration_samples.end(), o.calibration_samples.begin(),
+                             o.calibration_samples.end());
   false_crystals += o.false_crystals;
   false_birefringent += o.false_birefringent;
   false_non_birefringent += o.false_non_birefringent;
@@ -120,6 +147,15 @@ EvalMetrics computeMetrics(const EvalCounts& counts) {
   m.false_non_birefringent_per_100_fields =
       counts.fields > 0 ? 100.0 * static_cast<double>(counts.false_non_birefringent) / counts.fields
                         : std::numeric_limits<double>::quiet_NaN();
+  std::int64_t n = 0;
+  double gap = 0.0;
+  for (const ReliabilityBin& r : counts.reliability) {
+    if (r.n == 0) continue;
+    n += r.n;
+    gap += std::abs(static_cast<double>(r.correct) - r.confidence_sum);  // n_b x |acc_b - conf_b|
+  }
+  m.expected_calibration_error =
+      n > 0 ? gap / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
   m.fields_per_s = counts.seconds > 0 ? counts.fields / counts.seconds : 0.0;
   return m;
 }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/confidence_calibration.hpp"
 #include "common/crystal_class.hpp"
 #include "eval/matcher.hpp"
 
@@ -40,6 +41,14 @@ struct BinCount {
   std::int64_t truth = 0, detected = 0, correct = 0;
 };
 
+// Reliability of the confidence: best guesses of a crystal class (claimed or sent to review) in
+// bins of their reported confidence, against how often the named class was right.
+inline constexpr int kReliabilityBins = 10;
+struct ReliabilityBin {
+  std::int64_t n = 0, correct = 0;
+  double confidence_sum = 0.0;
+};
+
 struct EvalCounts {
   std::array<std::array<std::int64_t, kReportedCols>, kTruthRows> confusion{};
   std::array<BinCount, kRetardanceBins> retardance{};       // all birefringent classes
@@ -48,6 +57,8 @@ struct EvalCounts {
   std::int64_t false_crystals = 0;      // crystal claims on nothing or on an artefact
   std::int64_t false_birefringent = 0;  // of those, claims of a birefringent class (CPPD, MSU..)
   std::int64_t false_non_birefringent = 0;  // of those, "non-birefringent" (apatite-like) claims
+  std::array<ReliabilityBin, kReliabilityBins> reliability{};
+  std::vector<analysis::CalibrationSample> calibration_samples;  // raw confidences, for fitting
   std::int64_t fields = 0;
   double seconds = 0.0;  // wall time of rendering + analysis (for fields/s)
   double analysis_seconds = 0.0;
@@ -55,6 +66,13 @@ struct EvalCounts {
   // One field: truth and reported classes, indexed as the match result.
   void addField(const std::vector<TruthItem>& truth,
                 const std::vector<polscan::CrystalClass>& reported, const MatchResult& match);
+  // One field's best guesses with their reported and raw confidences (indexed as the match
+  // result). Guesses of artefact/unknown carry no class claim and are skipped; guesses on an
+  // object cut by the border are not scored.
+  void addConfidences(const std::vector<TruthItem>& truth,
+                      const std::vector<polscan::CrystalClass>& best,
+                      const std::vector<double>& confidence, const std::vector<double>& raw,
+                      const MatchResult& match);
   void merge(const EvalCounts& other);
 };
 
@@ -74,6 +92,9 @@ struct EvalMetrics {
   double false_birefringent_per_100_fields = 0.0;
   double false_non_birefringent_per_100_fields = 0.0;
   double fields_per_s = 0.0;
+  // Expected calibration error over the reliability bins: sum of n_b / N x |accuracy_b -
+  // mean confidence_b| (NaN without best guesses).
+  double expected_calibration_error = 0.0;
 };
 
 EvalMetrics computeMetrics(const EvalCounts& counts);

@@ -3,6 +3,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
 
 #include "analysis/classifier.hpp"
 #include "analysis/compensator_view.hpp"
@@ -68,6 +69,25 @@ TEST(FieldAnalysis, WeakPositiveRodIsCppdPositive) {
   EXPECT_NEAR(c.length_um, 8.0, 1.0);
   EXPECT_NEAR(c.width_um, 2.5, 0.8);
   EXPECT_TRUE(r.needs_review.empty());
+}
+
+TEST(FieldAnalysis, FocusDropsWhenTheFieldIsBlurred) {
+  SceneSpec s = field();
+  s.shapes.push_back(shape(Kind::Rectangle, 80, 60, 24, 10, 0, 40, 0));
+  const polscan::Stack sharp = testing::renderStack(s);
+  polscan::Stack blurred = sharp;
+  // Defocus as a Gaussian PSF of ~1 um (2.5 px) applied to every polarizer frame.
+  for (cv::Mat& frame : blurred.frames) {
+    cv::Mat out;
+    cv::GaussianBlur(frame, out, cv::Size(0, 0), 2.5);
+    frame = out;
+  }
+  const FieldResult a = analyzeField(sharp), b = analyzeField(blurred);
+  ASSERT_EQ(a.features.size(), 1u) << describe(a);
+  ASSERT_EQ(b.features.size(), 1u) << describe(b);
+  EXPECT_GT(a.features[0].focus, 0.2);
+  EXPECT_LT(b.features[0].focus, 0.7 * a.features[0].focus)
+      << "sharp " << a.features[0].focus << " blurred " << b.features[0].focus;
 }
 
 TEST(FieldAnalysis, StrongNegativeNeedleIsMsuNegative) {
@@ -441,6 +461,27 @@ TEST(FieldAnalysis, HaloRuleNeedsALargerStrongNeighbour) {
   EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
   v[0].peak_retardance_nm = 120;
   v[1].x_um = 12;  // clear of the parent's outline
+  EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
+}
+
+TEST(FieldAnalysis, FoldLobeWithTheParentsSlowAxisIsPartOfIt) {
+  CrystalFeatures parent, lobe;
+  parent.length_um = 10;
+  parent.area_um2 = 60;
+  parent.peak_retardance_nm = 136;
+  parent.fold_fraction = 0.05;
+  parent.slow_axis_deg = 20;
+  lobe.length_um = 4;
+  lobe.area_um2 = 10;
+  lobe.peak_retardance_nm = 70;
+  lobe.x_um = 9.0;  // 2 um beyond the parent's outline: farther than a halo
+  lobe.slow_axis_deg = 27;
+  std::vector<CrystalFeatures> v{parent, lobe};
+  EXPECT_TRUE(isHaloFragment(v, 1, 136.5, 1.0));
+  v[1].slow_axis_deg = 80;  // another crystal's axis: reported on its own
+  EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
+  v[1].slow_axis_deg = 20;
+  v[1].x_um = 11.0;  // 4 um out: too far for a lobe
   EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
 }
 

@@ -104,5 +104,41 @@ TEST(Metrics, MergeAdds) {
   EXPECT_EQ(a.cppd_retardance[1].correct, 2);
 }
 
+TEST(Metrics, ReliabilityBinsAndExpectedCalibrationError) {
+  // Truth: CPPD, MSU, artefact, a cut CPPD. Best guesses: CPPD 0.95 (right), CPPD 0.92 on the MSU
+  // (wrong), non-birefringent 0.35 on the artefact (wrong), artefact guess on nothing (no class
+  // claim: skipped), MSU 0.9 on the cut CPPD (not scored: skipped), MSU 0.65 on nothing (wrong).
+  const std::vector<TruthItem> truth = {{C::CPPD, 10, 8, true},
+                                        {C::MSU, 10, 200, true},
+                                        {C::Artefact, 10, 0, true},
+                                        {C::CPPD, 10, 8, false}};
+  MatchResult m;
+  m.truth_to_detection = {0, 1, 2, 4};
+  m.detection_to_truth = {0, 1, 2, -1, 3, -1};
+  const std::vector<C> best = {C::CPPD, C::CPPD, C::NonBirefringent, C::Artefact, C::MSU, C::MSU};
+  const std::vector<double> conf = {0.95, 0.92, 0.35, 0.7, 0.9, 0.65};
+  const std::vector<double> raw = {0.9, 0.8, 0.2, 0.7, 0.8, 0.5};
+  EvalCounts counts;
+  counts.addConfidences(truth, best, conf, raw, m);
+  EXPECT_EQ(counts.reliability[9].n, 2);
+  EXPECT_EQ(counts.reliability[9].correct, 1);
+  EXPECT_EQ(counts.reliability[3].n, 1);
+  EXPECT_EQ(counts.reliability[6].n, 1);
+  EXPECT_EQ(counts.reliability[7].n, 0);  // the artefact guess carries no class claim
+  ASSERT_EQ(counts.calibration_samples.size(), 4u);
+  EXPECT_DOUBLE_EQ(counts.calibration_samples[0].raw, 0.9);
+  EXPECT_TRUE(counts.calibration_samples[0].correct);
+  EXPECT_FALSE(counts.calibration_samples[1].correct);
+  // ECE = (|1 - 1.87| + |0 - 0.35| + |0 - 0.65|) / 4 = 1.87 / 4.
+  const EvalMetrics met = computeMetrics(counts);
+  EXPECT_NEAR(met.expected_calibration_error, 1.87 / 4.0, 1e-12);
+  EvalCounts twice = counts;
+  twice.merge(counts);
+  EXPECT_EQ(twice.reliability[9].n, 4);
+  EXPECT_EQ(twice.calibration_samples.size(), 8u);
+  EXPECT_NEAR(computeMetrics(twice).expected_calibration_error, 1.87 / 4.0, 1e-12);
+  EXPECT_TRUE(std::isnan(computeMetrics(EvalCounts{}).expected_calibration_error));
+}
+
 }  // namespace
 }  // namespace polscan::eval
