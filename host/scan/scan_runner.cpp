@@ -185,6 +185,8 @@ ScanOutcome ScanRunner::run(ScanCheckpoint& cp, const std::atomic<bool>& stop,
   pr.remaining = pr.tiles_total - pr.tiles_done;
   pr.crystals = merged.size();
 
+  if (progress) progress(pr);  // 0 done this run: starts the clock of the ETA
+
   std::future<TileResult> pending;
   const Tile* pending_tile = nullptr;
   // Waits for the worker's tile, records it and writes the checkpoint: only now is it done.
