@@ -3,9 +3,12 @@
 // resumed scan must hold every tile exactly once and find the same crystals.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/fwsim_process.hpp"
 #include "hardware/twin/slide.hpp"
 #include "tests/support/cli_runner.hpp"
 
@@ -224,5 +228,55 @@ TEST(ScanResume, CtrlCStopsAfterTheCurrentTileWithEverythingSaved) {
   EXPECT_TRUE(fs::exists(out / "mosaic.png"));
   // The simulator was shut down with polscan, not left behind by the Ctrl-C.
   EXPECT_TRUE(childrenOf(host).empty());
+  fs::remove_all(dir);
+}
+
+namespace {
+// A free TCP port on the loopback (bound and released; the simulator binds it with SO_REUSEADDR).
+int freePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof(a);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+}  // namespace
+
+TEST(ScanResume, ALostLinkMidScanIsReconnectedAndTheTileRetried) {
+  const fs::path dir = tempDir("relink");
+  const fs::path slide = makeSlideFile(dir);
+  const fs::path out = dir / "scan";
+  const std::string port = std::to_string(freePort());
+  auto sim = std::make_unique<polscan::FwsimProcess>(std::vector<std::string>{"--port", port});
+  const pid_t host = spawnPolscan("--device tcp:127.0.0.1:" + port + " scan --slide " +
+                                      slide.string() + " --out " + out.string() +
+                                      " --x-mm 0.05 --y-mm 0.05 --width-mm 0.9 --height-mm 0.25"
+                                      " --no-autofocus --focus-z-um 1",
+                                  dir / "scan.log");
+  ASSERT_GT(host, 0);
+  ASSERT_GE(waitForTiles(out / "scan.json", 1), 1) << readText(dir / "scan.log");
+  // Pull the cable: the instrument goes away mid-scan and comes back (restarted, not homed).
+  sim->kill();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  sim = std::make_unique<polscan::FwsimProcess>(std::vector<std::string>{"--port", port});
+  int status = 0;
+  ::waitpid(host, &status, 0);
+  const std::string log = readText(dir / "scan.log");
+  ASSERT_TRUE(WIFEXITED(status)) << log;
+  ASSERT_EQ(WEXITSTATUS(status), 0) << log;
+  EXPECT_NE(log.find("link lost"), std::string::npos) << log;
+  EXPECT_EQ(log.find("link recoveries 0"), std::string::npos) << log;
+  const json cp = readJson(out / "scan.json");
+  std::vector<int> indices;
+  for (const auto& t : cp["tiles"]) indices.push_back(t["index"]);
+  std::sort(indices.begin(), indices.end());
+  EXPECT_EQ(indices, (std::vector<int>{0, 1, 2}));
+  EXPECT_TRUE(cp["complete"].get<bool>());
+  if (::testing::Test::HasFailure()) return;  // keep the folder to look at
   fs::remove_all(dir);
 }
