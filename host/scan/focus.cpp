@@ -119,6 +119,30 @@ double FocusMap::z(double x_um, double y_um) const {
   return a_ + b_ * x_um + c_ * y_um;
 }
 
+void RefocusPolicy::seed(const std::vector<double>& metrics) {
+  metrics_.insert(metrics_.end(), metrics.begin(), metrics.end());
+}
+
+double RefocusPolicy::typical() const {
+  if (metrics_.empty()) return 0.0;
+  std::vector<double> m = metrics_;
+  std::nth_element(m.begin(), m.begin() + m.size() / 2, m.end());
+  return m[m.size() / 2];
+}
+
+bool RefocusPolicy::shouldRefocus(double metric) const {
+  return armed_ && !metrics_.empty() && metric < drop_ * typical();
+}
+
+void RefocusPolicy::record(double metric, std::optional<bool> refocus_found_structure) {
+  if (refocus_found_structure) {
+    armed_ = *refocus_found_structure;
+  } else if (!metrics_.empty() && metric >= drop_ * typical()) {
+    armed_ = true;
+  }
+  metrics_.push_back(metric);
+}
+
 std::vector<std::pair<int, int>> focusMapSites(int rows, int cols) {
   std::vector<std::pair<int, int>> sites;
   auto add = [&](int r, int c) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -59,6 +60,26 @@ class FocusMap {
   void fit();
   std::vector<FocusPoint> points_;
   double a_ = 0, b_ = 0, c_ = 0;
+};
+
+// When to refocus during a scan: a tile whose metric falls below `drop` x the median metric of
+// the tiles taken so far is out of focus (or empty). After a refocus that found no structure
+// (an empty field), no further refocus until a tile reaches the threshold again, so a run of
+// empty tiles costs one autofocus, not one each.
+class RefocusPolicy {
+ public:
+  explicit RefocusPolicy(double drop = 0.3) : drop_(drop) {}
+  // Metrics of tiles already taken (a resumed scan).
+  void seed(const std::vector<double>& metrics);
+  bool shouldRefocus(double metric) const;
+  // Records a tile's metric; refocus_found_structure: nullopt when no refocus was tried.
+  void record(double metric, std::optional<bool> refocus_found_structure = std::nullopt);
+  double typical() const;  // median of the recorded metrics (0 when none)
+
+ private:
+  double drop_;
+  std::vector<double> metrics_;
+  bool armed_ = true;
 };
 
 // Where to measure the map on a grid of tiles: the corners and the centre (fewer on small grids),

@@ -166,7 +166,12 @@ ScanOutcome ScanRunner::run(ScanCheckpoint& cp, const std::atomic<bool>& stop,
     buildFocusMap(plan, cp);
     writeCheckpoint(cp, checkpoint_file);
   }
-  double typical_metric = 0.0;  // the focus map's sites' metric: what a sharp tile reaches
+  RefocusPolicy refocus(options_.refocus_drop);
+  {
+    std::vector<double> earlier;
+    for (const TileResult& t : cp.tiles) earlier.push_back(t.focus_metric);
+    refocus.seed(earlier);
+  }
 
   std::vector<FieldCrystal> merged;
   auto mergeDone = [&] {
@@ -203,7 +208,6 @@ ScanOutcome ScanRunner::run(ScanCheckpoint& cp, const std::atomic<bool>& stop,
     if (progress) progress(pr);
   };
 
-  bool refocus_armed = true;
   try {
     for (const Tile& tile : plan.tiles) {
       if (cp.done(tile.index)) continue;
@@ -216,18 +220,12 @@ ScanOutcome ScanRunner::run(ScanCheckpoint& cp, const std::atomic<bool>& stop,
       });
       double metric = focusMetric(stack.frames.front());
       if (cp.acquisition.autofocus && !map_.empty()) {
-        if (typical_metric == 0.0) {
-          std::vector<double> ms;
-          for (const TileResult& t : cp.tiles) ms.push_back(t.focus_metric);
-          if (ms.empty()) ms.push_back(metric);
-          std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-          typical_metric = ms[ms.size() / 2];
-        }
-        if (metric < options_.refocus_drop * typical_metric && refocus_armed) {
-          // The metric dropped: refocus here; if it moves the focus by more than the fine step,
-          // take the tile again at the new focus.
+        std::optional<bool> found;
+        if (refocus.shouldRefocus(metric)) {
+          // The metric dropped: refocus here; if that moves the focus by more than the fine
+          // step, take the tile again at the new focus.
           const auto p = focusAt(plan, tile, cp);
-          refocus_armed = p.has_value();  // an empty field: wait for structure before trying again
+          found = p.has_value();
           if (p && std::abs(p->z_um - z) > options_.focus.fine_step_um) {
             stack = withRecovery([&] {
               moveTo(plan, tile, p->z_um);
@@ -235,9 +233,8 @@ ScanOutcome ScanRunner::run(ScanCheckpoint& cp, const std::atomic<bool>& stop,
             });
             metric = focusMetric(stack.frames.front());
           }
-        } else if (metric >= options_.refocus_drop * typical_metric) {
-          refocus_armed = true;
         }
+        refocus.record(metric, found);
       }
       if (options_.save_stacks) writeStackFolder(stack, out_ / "stacks" / tileName(tile.index));
       settle();  // tile k-1's analysis ran while tile k was acquired

@@ -138,3 +138,25 @@ TEST(Focus, MapSitesAreCornersAndCentreWithoutRepeats) {
   ASSERT_EQ(s.size(), 5u);
   EXPECT_EQ(s[4], (std::pair{2, 3}));
 }
+
+TEST(Focus, RefocusWhenTheMetricDropsButOnceForARunOfEmptyTiles) {
+  RefocusPolicy p(0.3);
+  EXPECT_FALSE(p.shouldRefocus(0.0));  // nothing to compare with yet
+  for (double m : {1.0, 1.2, 0.9, 1.1}) {
+    EXPECT_FALSE(p.shouldRefocus(m));
+    p.record(m);
+  }
+  EXPECT_NEAR(p.typical(), 1.1, 1e-12);
+  EXPECT_FALSE(p.shouldRefocus(0.5));
+  EXPECT_TRUE(p.shouldRefocus(0.2));
+  p.record(0.2, false);  // refocused, nothing there: an empty field
+  EXPECT_FALSE(p.shouldRefocus(0.2));
+  p.record(0.2);
+  p.record(1.0);  // structure again: armed
+  EXPECT_TRUE(p.shouldRefocus(0.2));
+  p.record(0.25, true);  // refocus found structure: stays armed
+  EXPECT_TRUE(p.shouldRefocus(0.1));
+  RefocusPolicy resumed(0.3);
+  resumed.seed({1.0, 1.0, 1.0});
+  EXPECT_TRUE(resumed.shouldRefocus(0.1));
+}
