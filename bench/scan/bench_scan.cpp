@@ -190,6 +190,19 @@ int main(int argc, char** argv) {
       "  (firmware default fly-by fires every %.1f ms: faster than a %.0f frames/s "
       "camera can follow)\n",
       gap_deg / 720.0 * 1e3, cam.fps);
+  {
+    // The firmware's strobe rule (config.hpp): lit for kStrobeMaxDeg of turn, whole ticks.
+    const double sps = std::floor(paced / polscan::fw::config::kPolDegPerStep);
+    const double ticks =
+        std::floor(polscan::fw::config::kStrobeMaxDeg / polscan::fw::config::kPolDegPerStep *
+                   polscan::fw::config::kStepTimerHz / sps);
+    std::printf(
+        "strobe at the paced speed: LED lit %.0f us per frame = %.2f deg of turn (an "
+        "unstrobed %.1f ms exposure would smear over %.1f deg)\n",
+        ticks * polscan::fw::config::kUsPerStepTick,
+        ticks / polscan::fw::config::kStepTimerHz * sps * polscan::fw::config::kPolDegPerStep,
+        cam.exposure_us * 1e-3, cam.exposure_us * 1e-6 * paced);
+  }
   std::printf("fly-by (paced) vs stop-and-go stack time: %.2fx faster\n",
               sag.command_s / fly_paced.command_s);
 
