@@ -199,9 +199,14 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
       });
     } catch (...) {
       ::sigaction(SIGINT, &previous, nullptr);
-      std::cerr << "polscan: the scan stopped on an error; everything finished is in "
-                << out.string() << " (continue with `polscan scan --resume " << out.string()
-                << "`)\n";
+      if (fs::exists(out / "scan.json")) {
+        std::cerr << "polscan: the scan stopped on an error; everything finished is in "
+                  << out.string() << " (continue with `polscan scan --resume " << out.string()
+                  << "`)\n";
+      } else if (opt->resume.empty()) {
+        std::error_code ec;
+        fs::remove(out, ec);  // refused before anything was written: leave no empty folder
+      }
       throw;
     }
     ::sigaction(SIGINT, &previous, nullptr);

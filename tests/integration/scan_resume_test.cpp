@@ -283,3 +283,14 @@ TEST(ScanResume, ALostLinkMidScanIsReconnectedAndTheTileRetried) {
   if (::testing::Test::HasFailure()) return;  // keep the folder to look at
   fs::remove_all(dir);
 }
+
+TEST(ScanResume, ARegionBeyondTheStageIsRefusedNamingTheAxis) {
+  const fs::path dir = tempDir("travel");
+  const auto r = polscan::testing::runCli(
+      POLSCAN_EXE, "scan --out " + (dir / "s").string() + " --x-mm 74.8 --width-mm 1");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("leaves the X stage's travel"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("0.0..75000.0 um"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "s" / "scan.json"));
+  fs::remove_all(dir);
+}
