@@ -82,8 +82,8 @@ class RefocusPolicy {
   bool armed_ = true;
 };
 
-// Where to measure the map on a grid of tiles: the corners and the centre (fewer on small grids),
-// as (row, col) pairs.
+// Where to measure the map on a grid of tiles: corners, edge middles and centre (fewer on small
+// grids), as (row, col) pairs.
 std::vector<std::pair<int, int>> focusMapSites(int rows, int cols);
 
 }  // namespace polscan

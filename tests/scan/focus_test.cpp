@@ -2,6 +2,7 @@
 // focus plane is tilted (objects sit higher towards +x and +y, as on a slide that is not level).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "hardware/twin/field_renderer.hpp"
@@ -131,12 +132,15 @@ TEST(Focus, MapWithOneOrTwoPointsIsFlat) {
   EXPECT_DOUBLE_EQ(map.z(500, 500), 11.0);
 }
 
-TEST(Focus, MapSitesAreCornersAndCentreWithoutRepeats) {
+TEST(Focus, MapSitesAreAThreeByThreeGridWithoutRepeats) {
   EXPECT_EQ(focusMapSites(1, 1).size(), 1u);
   EXPECT_EQ(focusMapSites(1, 3).size(), 3u);
+  EXPECT_EQ(focusMapSites(2, 2).size(), 4u);
   const auto s = focusMapSites(5, 7);
-  ASSERT_EQ(s.size(), 5u);
-  EXPECT_EQ(s[4], (std::pair{2, 3}));
+  ASSERT_EQ(s.size(), 9u);
+  EXPECT_NE(std::find(s.begin(), s.end(), std::pair{2, 3}), s.end());  // centre
+  EXPECT_NE(std::find(s.begin(), s.end(), std::pair{4, 6}), s.end());  // far corner
+  EXPECT_NE(std::find(s.begin(), s.end(), std::pair{0, 3}), s.end());  // bottom middle
 }
 
 TEST(Focus, RefocusWhenTheMetricDropsButOnceForARunOfEmptyTiles) {
