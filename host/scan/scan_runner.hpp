@@ -24,7 +24,7 @@ struct ScanOptions {
   AutofocusOptions focus;
   // Autofocus result kept only when the metric's peak stands this far above its floor
   // (best / worst - 1); below it the field is empty and its "best" z means nothing.
-  double focus_min_contrast = 0.2;
+  double focus_min_contrast = 0.1;
   // Refocus (autofocus here, add the point to the map) when a tile's metric falls below this
   // fraction of the focus map's typical metric.
   double refocus_drop = 0.3;

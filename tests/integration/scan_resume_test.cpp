@@ -294,3 +294,39 @@ TEST(ScanResume, ARegionBeyondTheStageIsRefusedNamingTheAxis) {
   EXPECT_FALSE(fs::exists(dir / "s" / "scan.json"));
   fs::remove_all(dir);
 }
+
+TEST(ScanResume, FocusMapFollowsATiltedSlide) {
+  const fs::path dir = tempDir("tilt");
+  polscan::twin::SlideRecipe r;
+  r.width_mm = 2.4;
+  r.height_mm = 2.0;
+  r.per_mm2 = {{polscan::CrystalClass::CPPD, 60}, {polscan::CrystalClass::CaOxDihydrate, 20}};
+  r.debris_per_mm2 = 60;  // what the focus metric sees in one frame: absorbing debris, cells
+  r.cells_per_mm2 = 100;
+  polscan::twin::Slide slide = polscan::twin::makeSlide(r, 99);
+  // Not level: best focus rises 12 um per mm along x and falls 8 um per mm along y.
+  auto plane = [](double x, double y) { return 20.0 + 0.012 * x - 0.008 * y; };
+  for (auto& o : slide.objects) o.z_um = plane(o.x_um, o.y_um);
+  polscan::twin::saveSlide(slide, dir / "slide.json");
+  const fs::path out = dir / "scan";
+  const auto res = polscan::testing::runCli(
+      POLSCAN_EXE, "scan --slide " + (dir / "slide.json").string() + " --out " + out.string() +
+                       " --x-mm 0.05 --y-mm 0.05 --width-mm 0.7 --height-mm 0.5 --focus-z-um 20");
+  ASSERT_EQ(res.status, 0) << res.output;
+  const json report = readJson(out / "report.json");
+  ASSERT_GE(report["scan"]["focus_points_um"].size(), 3u) << res.output;
+  // Every tile was taken at the focus the map predicts, close to the slide's plane (without the
+  // map they would all sit at 20 um, up to 7 um off).
+  const double fw = report["scan"]["field_um"][0], fh = report["scan"]["field_um"][1];
+  const double px = report["scan"]["pitch_um"][0], py = report["scan"]["pitch_um"][1];
+  const double x0 = 400.0 - 0.5 * (fw + px) + 0.5 * fw;  // 2 x 2 fields centred on the region
+  const double y0 = 300.0 - 0.5 * (fh + py) + 0.5 * fh;
+  const json cp = readJson(out / "scan.json");
+  ASSERT_EQ(cp["tiles"].size(), 4u);
+  for (const auto& t : cp["tiles"]) {
+    const int i = t["index"], row = i / 2, k = i % 2, col = row % 2 == 0 ? k : 1 - k;
+    const double want = plane(x0 + col * px, y0 + row * py);
+    EXPECT_NEAR(t["z_um"].get<double>(), want, 2.0) << "tile " << i;
+  }
+  fs::remove_all(dir);
+}
