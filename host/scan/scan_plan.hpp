@@ -57,8 +57,7 @@ struct ScanPlan {
   int cols = 0, rows = 0;
   std::vector<Tile> tiles;  // serpentine: row 0 left to right, row 1 right to left, ...
 
-  // Area covered by the tiles without counting overlaps twice (square micrometres): the union
-  // of the fields, clipped to nothing (the fields' union is what was imaged).
+  // Area imaged by all tiles, overlaps counted once (square micrometres): the fields' union.
   double scannedAreaUm2() const;
   // Area of a subset of tiles (by index), overlaps counted once.
   double scannedAreaUm2(const std::vector<int>& tile_indices) const;

@@ -71,7 +71,6 @@ class ScanRunner {
                   const std::function<void(const ScanProgress&)>& progress = {});
 
  private:
-  struct Acquired;
   StageTravel travel();
   void moveTo(const ScanPlan& plan, const Tile& tile, double z_um);
   Stack acquireOnce(const ScanCheckpoint& cp);
