@@ -51,6 +51,9 @@ inline constexpr std::uint32_t kTriggerPulseUs = 20;
 // exposure, so the camera is ready for the next trigger.
 inline constexpr double kFlyByExposureMargin = 1.25;
 inline constexpr double kFlyByMinSpeedDegS = 1.0;
+// Fly-by with the LED strobed: the LED is lit from each trigger while the polarizer turns at
+// most this far (or for the exposure, if shorter), so a frame integrates over <= 0.5 deg.
+inline constexpr double kStrobeMaxDeg = 0.5;
 // Extra run-up/run-out beyond the acceleration distance (steps) so every trigger is at cruise.
 inline constexpr std::int32_t kFlyByRunMarginSteps = 32;
 

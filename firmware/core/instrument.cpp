@@ -620,6 +620,12 @@ polscan_wire_Status Instrument::doAcquire(const polscan_wire_AcquireStack& cmd,
     const std::int32_t start = nearestPolarizerSteps(modRev(st[0] - run_up));
     for (std::uint32_t i = 0; i < n; ++i) next.steps[i] = modRev(st[i]);
     next.speed_sps = sps;
+    // The LED is lit while the polarizer turns kStrobeMaxDeg (at least one tick, at most the
+    // exposure): the frame's angular smear stays within it whatever the speed.
+    const double strobe_ticks =
+        std::floor(kStrobeMaxDeg / kPolDegPerStep * kStepTimerHz / static_cast<double>(sps));
+    next.strobe_ticks = static_cast<std::uint32_t>(
+        strobe_ticks < 1.0 ? 1.0 : (strobe_ticks > exposure_ticks ? exposure_ticks : strobe_ticks));
     next.run_length = run_up + (st[n - 1] - st[0]) + run_up;
     next.phase = AcqPhase::PreMove;
     axes_[0].startMove(start, 0);
@@ -651,7 +657,7 @@ void Instrument::stepAcquisition() {
     case AcqPhase::PreMove:
       if (pol.busy()) return;
       schedule_.armFlyBy(acq_.steps, acq_.count, acq_.exposure_ticks, acq_.strobe,
-                         acq_.strobe_level);
+                         acq_.strobe_level, acq_.strobe_ticks);
       pol.startMove(pol.position() + acq_.run_length, acq_.speed_sps);
       acq_.phase = AcqPhase::Run;
       return;

@@ -82,6 +82,7 @@ class Instrument final : private link::ByteSink, private link::PayloadHandler {
     std::uint32_t settle_ticks = 0;
     bool strobe = false;
     float strobe_level = 1.0f;
+    std::uint32_t strobe_ticks = 0;  // fly-by strobe length (config::kStrobeMaxDeg of turn)
     std::uint32_t speed_sps = 0;
     std::int32_t run_length = 0;  // fly-by: run-up + first to last angle + run-out
     AcqPhase phase = AcqPhase::PreMove;

@@ -16,12 +16,14 @@ void TriggerSchedule::init(hal::TriggerOutput& trigger, hal::LedPwm& led) {
 }
 
 void TriggerSchedule::armFlyBy(const std::int32_t* steps, std::uint32_t count,
-                               std::uint32_t exposure_ticks, bool strobe, float strobe_level) {
+                               std::uint32_t exposure_ticks, bool strobe, float strobe_level,
+                               std::uint32_t strobe_ticks) {
   if (count > config::kMaxAngles) count = config::kMaxAngles;
   for (std::uint32_t i = 0; i < count; ++i) steps_[i] = steps[i];
   count_ = count;
   first_index_ = 0;
   exposure_ticks_ = exposure_ticks;
+  strobe_ticks_ = strobe_ticks;
   strobe_ = strobe;
   strobe_level_ = strobe_level;
   mode_ = Mode::FlyBy;
@@ -35,6 +37,7 @@ void TriggerSchedule::armAt(std::uint32_t frame_index, std::uint32_t fire_tick,
   count_ = frame_index + 1;
   fire_tick_ = fire_tick;
   exposure_ticks_ = exposure_ticks;
+  strobe_ticks_ = 0;
   strobe_ = strobe;
   strobe_level_ = strobe_level;
   mode_ = Mode::AtTick;
@@ -61,7 +64,7 @@ void TriggerSchedule::fire(std::uint32_t now, std::int32_t pol_steps, std::int32
   if (strobe_) {
     led_->setLevel(strobe_level_);
     led_on_ = true;
-    led_off_tick_ = now + exposure_ticks_;
+    led_off_tick_ = now + (strobe_ticks_ != 0 ? strobe_ticks_ : exposure_ticks_);
   }
   have_exposure_ = true;
   exposure_end_ = now + exposure_ticks_;

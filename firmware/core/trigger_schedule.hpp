@@ -28,8 +28,9 @@ class TriggerSchedule {
 
   // ---- main loop ----
   // Fly-by: fires frame i on the tick whose step brings the polarizer to steps[i] (forward).
+  // With strobe, the LED is lit for strobe_ticks from each trigger (0: the whole exposure).
   void armFlyBy(const std::int32_t* steps, std::uint32_t count, std::uint32_t exposure_ticks,
-                bool strobe, float strobe_level);
+                bool strobe, float strobe_level, std::uint32_t strobe_ticks = 0);
   // Stop-and-go: fires frame_index once, at fire_tick or later, if the polarizer is standing.
   void armAt(std::uint32_t frame_index, std::uint32_t fire_tick, std::uint32_t exposure_ticks,
              bool strobe, float strobe_level);
@@ -64,6 +65,7 @@ class TriggerSchedule {
   volatile std::uint32_t first_index_ = 0;
   volatile std::uint32_t fire_tick_ = 0;
   volatile std::uint32_t exposure_ticks_ = 0;
+  volatile std::uint32_t strobe_ticks_ = 0;  // 0: LED lit for the whole exposure
   volatile float strobe_level_ = 0.0f;
   volatile bool strobe_ = false;
   volatile Mode mode_ = Mode::FlyBy;

@@ -37,7 +37,14 @@ FwsimProcess::FwsimProcess(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (auto& a : argv_store) argv.push_back(a.data());
   argv.push_back(nullptr);
-  const int rc = ::posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  // Its own process group: a Ctrl-C meant for polscan (a scan stops after the current tile)
+  // must not reach the simulator through the terminal.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  const int rc = ::posix_spawn(&pid_, exe.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   ::close(pipefd[1]);
   out_fd_ = pipefd[0];

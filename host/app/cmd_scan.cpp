@@ -1,0 +1,218 @@
+// `polscan scan`: a region of the slide, tile by tile, to counts per microlitre and a mosaic.
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+
+#include "app/commands.hpp"
+#include "app/instrument_session.hpp"
+#include "app/progress.hpp"
+#include "app/stack_options.hpp"
+#include "hardware/twin/slide.hpp"
+#include "scan/scan_runner.hpp"
+
+namespace polscan {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Set by SIGINT: the scan ends after the tile in progress. Lock-free, so safe in a handler.
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void onInterrupt(int) {
+  g_stop.store(true);
+  ::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
+}
+
+struct ScanCliOptions {
+  std::string out = "scan-out";
+  std::string resume;
+  ScanRequest request;
+  double objective = 20.0;
+  double sensor_pixel_um = 8.0;
+  double pixel_um = 0.0;
+  StackOptions stack;
+  bool stop_and_go = false;
+  bool no_autofocus = false;
+  bool no_strobe = false;
+  double focus_z_um = 0.0;
+  std::string slide;
+  bool save_stacks = false;
+};
+
+// Homes what is not homed (a restarted instrument after a reconnect) and lights the LED.
+void prepareInstrument(InstrumentSession& session) {
+  const wire::DeviceStatus s = session.device().getStatus();
+  bool homed = !s.axes().empty();
+  for (const auto& a : s.axes()) homed = homed && a.homed();
+  if (!homed || !s.faults().empty()) session.homeAll();
+  session.device().setLed(0.8f);
+}
+
+void printOutcome(const ScanOutcome& o, const fs::path& out) {
+  std::cout << "\n";
+  printReportTable(o.report, std::cout);
+  std::cout << std::fixed << std::setprecision(3) << "\nScanned " << o.tiles_done << " of "
+            << o.tiles_total << " tiles, " << o.area_um2 * 1e-6
+            << " mm^2 x chamber depth = " << std::setprecision(5) << o.volume_ul
+            << " uL; autofocus runs " << o.autofocus_runs << ", link recoveries "
+            << o.link_recoveries << "\n";
+  std::map<CrystalClass, int> counts;
+  for (const auto& c : o.report.crystals) ++counts[c.cls];
+  for (const auto& [cls, n] : counts) {
+    std::cout << "  " << std::left << std::setw(18) << crystalClassName(cls) << std::right
+              << std::setw(5) << n << "   " << std::setprecision(1)
+              << (o.volume_ul > 0 ? n / o.volume_ul : 0.0) << " per uL\n";
+  }
+  std::cout << "Report: " << (out / "report.json").string()
+            << ", mosaic: " << (out / "mosaic.png").string() << "\n";
+  if (!o.complete) {
+    std::cout << "Scan not complete: continue it with `polscan scan --resume " << out.string()
+              << "`\n";
+  }
+}
+
+}  // namespace
+
+void addScanCommand(CLI::App& app, GlobalOptions& global) {
+  auto opt = std::make_shared<ScanCliOptions>();
+  auto* cmd = app.add_subcommand(
+      "scan",
+      "Scan a region of the slide tile by tile: fly-by stack per tile, analysis while the next "
+      "tile is acquired, crystals on overlaps counted once, counts per uL, a mosaic with crystal "
+      "marks. A checkpoint after every tile: Ctrl-C stops after the current tile and "
+      "`--resume DIR` continues an interrupted scan");
+  cmd->add_option("--out", opt->out,
+                  "Scan folder: scan.json (checkpoint), report.json, mosaic.png, tiles/")
+      ->capture_default_str();
+  cmd->add_option("--resume", opt->resume,
+                  "Continue the scan in this folder (its plan and settings; other options are "
+                  "ignored)");
+  cmd->add_option("--x-mm", opt->request.x_mm, "Region's left edge, stage x in mm")
+      ->capture_default_str();
+  cmd->add_option("--y-mm", opt->request.y_mm, "Region's bottom edge, stage y in mm")
+      ->capture_default_str();
+  cmd->add_option("--width-mm", opt->request.width_mm, "Region width in mm")->capture_default_str();
+  cmd->add_option("--height-mm", opt->request.height_mm, "Region height in mm")
+      ->capture_default_str();
+  cmd->add_option("--objective", opt->objective, "Objective magnification (x)")
+      ->capture_default_str();
+  cmd->add_option("--sensor-pixel-um", opt->sensor_pixel_um,
+                  "Camera sensor pixel in um; pixel size = sensor pixel / magnification")
+      ->capture_default_str();
+  cmd->add_option("--pixel-um", opt->pixel_um,
+                  "Sample-plane pixel size in um (overrides --objective / --sensor-pixel-um)");
+  cmd->add_option("--overlap", opt->request.overlap,
+                  "Fraction of a field shared with each neighbour, 0-0.5")
+      ->capture_default_str();
+  cmd->add_option("--chamber-depth-um", opt->request.chamber_depth_um,
+                  "Counting-chamber depth in um (volume = scanned area x depth)")
+      ->capture_default_str();
+  cmd->add_option("--backlash-um", opt->request.backlash_um,
+                  "Stage backlash in um: every tile is approached from -x / -y by at least this")
+      ->capture_default_str();
+  opt->stack.addTo(*cmd);
+  cmd->add_flag("--no-strobe", opt->no_strobe, "Keep the LED on instead of strobing per frame");
+  cmd->add_flag("--no-autofocus", opt->no_autofocus,
+                "No autofocus or focus map: every tile at --focus-z-um");
+  cmd->add_option("--focus-z-um", opt->focus_z_um,
+                  "Focus in um: centre of the first autofocus search, or the fixed focus")
+      ->capture_default_str();
+  cmd->add_option("--slide", opt->slide,
+                  "Virtual camera's slide (slide.json from `polscan slide make`); default: the "
+                  "built-in demo slide");
+  cmd->add_flag("--save-stacks", opt->save_stacks,
+                "Also keep every tile's stack folder under stacks/ (about 12 MB per tile)");
+
+  cmd->callback([opt, &global] {
+    ScanCheckpoint cp;
+    fs::path out;
+    if (!opt->resume.empty()) {
+      out = opt->resume;
+      cp = readCheckpoint(out / "scan.json");
+      if (cp.complete) {
+        std::cout << "The scan in " << out.string() << " is complete; nothing to resume.\n";
+        return;
+      }
+      std::cout << "Resuming " << out.string() << ": " << cp.tiles.size()
+                << " tiles already done\n";
+    } else {
+      out = opt->out;
+      if (fs::exists(out / "scan.json")) {
+        throw std::runtime_error(out.string() +
+                                 " already holds a scan: use --resume to continue it or "
+                                 "choose another --out");
+      }
+      cp.request = opt->request;
+      cp.request.pixel_um =
+          opt->pixel_um > 0 ? opt->pixel_um : pixelSizeUm(opt->sensor_pixel_um, opt->objective);
+      cp.acquisition.angles = opt->stack.angles;
+      cp.acquisition.mode = opt->stack.mode;
+      cp.acquisition.exposure_us = opt->stack.exposure_us;
+      cp.acquisition.strobe = !opt->no_strobe;
+      cp.acquisition.autofocus = !opt->no_autofocus;
+      cp.acquisition.focus_z_um = opt->focus_z_um;
+      cp.acquisition.slide = opt->slide.empty() ? "" : fs::absolute(opt->slide).string();
+      // Errors in the region show before anything moves.
+      planScan(cp.request, StageTravel{{-1e12, 1e12}, {-1e12, 1e12}});
+      std::error_code ec;
+      fs::create_directories(out, ec);
+      if (ec) {
+        throw std::runtime_error("cannot create the scan folder " + out.string() + ": " +
+                                 ec.message());
+      }
+    }
+
+    InstrumentOptions io;
+    io.device = global.device;
+    io.slide = cp.acquisition.slide;
+    io.camera.pixel_um = cp.request.pixel_um;
+    io.camera.width = cp.request.image_width_px;
+    io.camera.height = cp.request.image_height_px;
+    InstrumentSession session(io);
+    if (opt->resume.empty()) cp.acquisition.sample = session.virtualCamera().slide().sample;
+
+    ScanOptions so;
+    so.save_stacks = opt->save_stacks;
+    ScanRunner runner(
+        {session.device(), session.camera(), [&session] { prepareInstrument(session); }}, out, so);
+    g_stop.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = onInterrupt;
+    sigemptyset(&sa.sa_mask);
+    struct sigaction previous {};
+    ::sigaction(SIGINT, &sa, &previous);
+    std::unique_ptr<Progress> progress;
+    ScanOutcome outcome;
+    try {
+      outcome = runner.run(cp, g_stop, [&](const ScanProgress& p) {
+        if (!progress) progress = std::make_unique<Progress>("scan", p.remaining);
+        std::ostringstream d;
+        d << "tiles " << p.tiles_done << "/" << p.tiles_total << ", " << p.crystals
+          << " crystals so far";
+        progress->update(p.done_this_run, d.str());
+      });
+    } catch (...) {
+      ::sigaction(SIGINT, &previous, nullptr);
+      if (fs::exists(out / "scan.json")) {
+        std::cerr << "polscan: the scan stopped on an error; everything finished is in "
+                  << out.string() << " (continue with `polscan scan --resume " << out.string()
+                  << "`)\n";
+      } else if (opt->resume.empty()) {
+        std::error_code ec;
+        fs::remove(out, ec);  // refused before anything was written: leave no empty folder
+      }
+      throw;
+    }
+    ::sigaction(SIGINT, &previous, nullptr);
+    if (g_stop.load()) std::cout << "\nStopped by Ctrl-C after the tile in progress.\n";
+    printOutcome(outcome, out);
+  });
+}
+
+}  // namespace polscan

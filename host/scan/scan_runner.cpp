@@ -1,0 +1,346 @@
+// ScanRunner: acquisition on the caller's thread, analysis of the previous tile on a worker.
+#include "scan/scan_runner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <future>
+
+#include <spdlog/spdlog.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include "acquisition/stack_acquirer.hpp"
+#include "io/stack_folder.hpp"
+#include "scan/mosaic.hpp"
+
+namespace polscan {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string tileName(int index) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "tile_%04d", index);
+  return name;
+}
+
+AxisTravel axisTravel(const wire::Info& info, wire::Axis axis, const char* name) {
+  for (const auto& l : info.limits()) {
+    if (l.axis() == axis) return {l.min(), l.max()};
+  }
+  throw ScanPlanError(std::string("the instrument reports no ") + name + " stage axis");
+}
+
+}  // namespace
+
+ScanRunner::ScanRunner(ScanInstrument instrument, fs::path out, ScanOptions options)
+    : inst_(std::move(instrument)), out_(std::move(out)), options_(options) {}
+
+StageTravel ScanRunner::travel() {
+  const wire::Info info = inst_.device.getInfo();
+  return {axisTravel(info, wire::AXIS_X, "X"), axisTravel(info, wire::AXIS_Y, "Y")};
+}
+
+// A LinkError (unplug, simulator restart, lost frames) costs a reconnect and a retry of the
+// step; the stage's backlash state is unknown afterwards, so the next approach overshoots.
+template <typename F>
+auto ScanRunner::withRecovery(F&& f) -> decltype(f()) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return f();
+    } catch (const LinkError& e) {
+      if (attempt >= options_.link_retries) throw;
+      spdlog::warn("link lost ({}); reconnecting to {} (attempt {} of {})", e.what(),
+                   inst_.device.describe(), attempt + 1, options_.link_retries);
+      inst_.device.reconnect(options_.reconnect_wait);
+      inst_.prepare();
+      at_.reset();
+      z_now_ = -1.0;
+      ++recoveries_;
+    }
+  }
+}
+
+void ScanRunner::moveTo(const ScanPlan& plan, const Tile& tile, double z_um) {
+  for (const StageMove& m : plan.approach(at_, tile)) {
+    inst_.device.move(m.axis == 'x' ? wire::AXIS_X : wire::AXIS_Y, m.target_um);
+  }
+  at_ = tile;
+  if (std::abs(z_um - z_now_) > 1e-3) {
+    inst_.device.move(wire::AXIS_Z, z_um);
+    z_now_ = z_um;
+  }
+}
+
+Stack ScanRunner::acquireOnce(const ScanCheckpoint& cp) {
+  const ScanAcquisition& a = cp.acquisition;
+  AcquisitionSettings s;
+  s.request.angles_deg = equallySpacedAngles(a.angles);
+  s.request.exposure_us = a.exposure_us;
+  s.request.mode =
+      a.mode == "stop-and-go" ? wire::ACQUISITION_MODE_STOP_AND_GO : wire::ACQUISITION_MODE_FLY_BY;
+  s.request.strobe_led = a.strobe;
+  return acquireStack(inst_.device, inst_.camera, s);
+}
+
+double ScanRunner::measureFocus(const ScanCheckpoint& cp, double z_um) {
+  if (std::abs(z_um - z_now_) > 1e-3) {
+    inst_.device.move(wire::AXIS_Z, z_um);
+    z_now_ = z_um;
+  }
+  // One frame at one polarizer angle: crystals and cells both show contrast there.
+  AcquisitionSettings s;
+  s.request.angles_deg = {0.0};
+  s.request.exposure_us = cp.acquisition.exposure_us;
+  s.request.mode = wire::ACQUISITION_MODE_STOP_AND_GO;
+  s.request.settle_ms = 1;
+  const Stack one = acquireStack(inst_.device, inst_.camera, s);
+  return focusMetric(one.frames.front());
+}
+
+std::optional<FocusPoint> ScanRunner::focusAt(const ScanPlan& plan, const Tile& tile,
+                                              ScanCheckpoint& cp) {
+  const double centre = map_.empty() ? cp.acquisition.focus_z_um : map_.z(tile.x_um, tile.y_um);
+  const FocusResult r = withRecovery([&] {
+    moveTo(plan, tile, std::clamp(centre, options_.focus.min_z_um, options_.focus.max_z_um));
+    return autofocus([&](double z) { return measureFocus(cp, z); }, centre, options_.focus);
+  });
+  ++autofocus_runs_;
+  spdlog::debug("autofocus at tile {}: z {:.2f} um, contrast {:.2f}, {} images", tile.index, r.z_um,
+                r.contrast, r.measurements);
+  if (r.contrast < options_.focus_min_contrast) return std::nullopt;
+  const FocusPoint p{tile.x_um, tile.y_um, r.z_um};
+  map_.add(p);
+  cp.focus_points.push_back(p);
+  return p;
+}
+
+void ScanRunner::buildFocusMap(const ScanPlan& plan, ScanCheckpoint& cp) {
+  for (const auto& [row, col] : focusMapSites(plan.rows, plan.cols)) {
+    const auto it = std::find_if(plan.tiles.begin(), plan.tiles.end(),
+                                 [&](const Tile& t) { return t.row == row && t.col == col; });
+    focusAt(plan, *it, cp);
+  }
+  if (map_.empty()) {
+    spdlog::warn("autofocus found no structure at the focus-map sites; scanning at z {} um",
+                 cp.acquisition.focus_z_um);
+  }
+}
+
+TileResult ScanRunner::analyse(const Stack& stack, const Tile& tile, double um_per_px) {
+  const analysis::FieldResult& r = analyzer_.analyze(stack, nullptr, tile.index, 1);
+  TileResult t;
+  t.index = tile.index;
+  t.z_um = stack.stage ? stack.stage->z_um : 0.0;
+  for (const CrystalRecord& c : r.crystals) {
+    FieldCrystal fc{c, false, false};
+    fc.touches_border = std::find(r.touching_border.begin(), r.touching_border.end(), c.id) !=
+                        r.touching_border.end();
+    fc.needs_review =
+        std::find(r.needs_review.begin(), r.needs_review.end(), c.id) != r.needs_review.end();
+    t.crystals.push_back(fc);
+  }
+  const cv::Mat thumb = tileThumbnail(r.map, um_per_px);
+  const fs::path png = out_ / "tiles" / (tileName(tile.index) + ".png");
+  if (!thumb.empty() && !cv::imwrite(png.string(), thumb)) {
+    throw CheckpointError("cannot write the tile thumbnail " + png.string());
+  }
+  return t;
+}
+
+ScanOutcome ScanRunner::run(ScanCheckpoint& cp, const std::atomic<bool>& stop,
+                            const std::function<void(const ScanProgress&)>& progress) {
+  const ScanPlan plan = planScan(cp.request, travel());
+  fs::create_directories(out_ / "tiles");
+  if (options_.save_stacks) fs::create_directories(out_ / "stacks");
+  const fs::path checkpoint_file = out_ / "scan.json";
+  writeCheckpoint(cp, checkpoint_file);  // the folder is resumable from the first moment
+  const double um_per_px = mosaicScaleUm(plan, options_.mosaic_max_px);
+
+  ScanOutcome out;
+  out.tiles_total = static_cast<int>(plan.tiles.size());
+  for (const FocusPoint& p : cp.focus_points) map_.add(p);
+  withRecovery([&] { inst_.prepare(); });
+  if (cp.acquisition.autofocus && map_.empty()) {
+    buildFocusMap(plan, cp);
+    writeCheckpoint(cp, checkpoint_file);
+  }
+  RefocusPolicy refocus(options_.refocus_drop);
+  {
+    std::vector<double> earlier;
+    for (const TileResult& t : cp.tiles) earlier.push_back(t.focus_metric);
+    refocus.seed(earlier);
+  }
+
+  std::vector<FieldCrystal> merged;
+  auto mergeDone = [&] {
+    merged.clear();
+    std::vector<const TileResult*> order;
+    for (const TileResult& t : cp.tiles) order.push_back(&t);
+    std::sort(order.begin(), order.end(),
+              [](const TileResult* a, const TileResult* b) { return a->index < b->index; });
+    for (const TileResult* t : order) mergeField(merged, t->crystals);
+  };
+  mergeDone();
+
+  ScanProgress pr;
+  pr.tiles_total = out.tiles_total;
+  pr.tiles_done = static_cast<int>(cp.tiles.size());
+  pr.remaining = pr.tiles_total - pr.tiles_done;
+  pr.crystals = merged.size();
+
+  if (progress) progress(pr);  // 0 done this run: starts the clock of the ETA
+
+  std::future<TileResult> pending;
+  const Tile* pending_tile = nullptr;
+  // Waits for the worker's tile, records it and writes the checkpoint: only now is it done.
+  auto settle = [&] {
+    if (!pending.valid()) return;
+    TileResult t = pending.get();
+    mergeField(merged, t.crystals);
+    cp.tiles.push_back(std::move(t));
+    writeCheckpoint(cp, checkpoint_file);
+    ++pr.tiles_done;
+    ++pr.done_this_run;
+    pr.crystals = merged.size();
+    pr.tile = pending_tile;
+    if (progress) progress(pr);
+  };
+
+  try {
+    for (const Tile& tile : plan.tiles) {
+      if (cp.done(tile.index)) continue;
+      if (stop.load()) break;
+      double z = map_.empty() ? cp.acquisition.focus_z_um : map_.z(tile.x_um, tile.y_um);
+      z = std::clamp(z, options_.focus.min_z_um, options_.focus.max_z_um);
+      Stack stack = withRecovery([&] {
+        moveTo(plan, tile, z);
+        return acquireOnce(cp);
+      });
+      double metric = focusMetric(stack.frames.front());
+      if (cp.acquisition.autofocus && !map_.empty()) {
+        std::optional<bool> found;
+        if (refocus.shouldRefocus(metric)) {
+          // The metric dropped: refocus here; if that moves the focus by more than the fine
+          // step, take the tile again at the new focus.
+          const auto p = focusAt(plan, tile, cp);
+          found = p.has_value();
+          if (p && std::abs(p->z_um - z) > options_.focus.fine_step_um) {
+            stack = withRecovery([&] {
+              moveTo(plan, tile, p->z_um);
+              return acquireOnce(cp);
+            });
+            metric = focusMetric(stack.frames.front());
+          }
+        }
+        refocus.record(metric, found);
+      }
+      if (options_.save_stacks) writeStackFolder(stack, out_ / "stacks" / tileName(tile.index));
+      settle();  // tile k-1's analysis ran while tile k was acquired
+      pending_tile = &tile;
+      pending = std::async(std::launch::async,
+                           [this, s = std::move(stack), &tile, um_per_px, metric]() mutable {
+                             try {
+                               TileResult t = analyse(s, tile, um_per_px);
+                               t.focus_metric = metric;
+                               return t;
+                             } catch (...) {
+                               // Nothing acquired is lost: keep the stack of the tile that failed
+                               // analysis.
+                               writeStackFolder(s, out_ / "failed" / tileName(tile.index));
+                               throw;
+                             }
+                           });
+    }
+    settle();
+  } catch (...) {
+    // Keep what is finished: the pending tile (if its analysis succeeds), report and mosaic.
+    try {
+      settle();
+    } catch (const std::exception& e) {
+      spdlog::error("analysis of the last tile failed too: {}", e.what());
+    }
+    finish(plan, cp, out);
+    throw;
+  }
+  finish(plan, cp, out);
+  return out;
+}
+
+void ScanRunner::finish(const ScanPlan& plan, ScanCheckpoint& cp, ScanOutcome& out) {
+  std::vector<const TileResult*> order;
+  for (const TileResult& t : cp.tiles) order.push_back(&t);
+  std::sort(order.begin(), order.end(),
+            [](const TileResult* a, const TileResult* b) { return a->index < b->index; });
+  std::vector<FieldCrystal> merged;
+  std::vector<int> done;
+  for (const TileResult* t : order) {
+    mergeField(merged, t->crystals);
+    done.push_back(t->index);
+  }
+  Report report;
+  report.sample = cp.acquisition.sample;
+  report.fields = static_cast<int>(done.size());
+  for (const FieldCrystal& c : merged) {
+    report.crystals.push_back(c.record);
+    report.crystals.back().id = static_cast<int>(report.crystals.size());
+    if (c.needs_review) report.needs_review.push_back(report.crystals.back().id);
+  }
+  cp.complete = done.size() == plan.tiles.size();
+  writeCheckpoint(cp, out_ / "scan.json");
+
+  out.tiles_done = static_cast<int>(done.size());
+  out.complete = cp.complete;
+  out.area_um2 = plan.scannedAreaUm2(done);
+  out.volume_ul = plan.volumeUl(out.area_um2);
+  out.autofocus_runs = autofocus_runs_;
+  out.link_recoveries = recoveries_;
+  writeFileAtomically(out_ / "report.json",
+                      scanReportJson(report, plan, cp, out.area_um2, out.volume_ul).dump(2) + "\n");
+
+  const double s = mosaicScaleUm(plan, options_.mosaic_max_px);
+  std::vector<std::pair<Tile, cv::Mat>> thumbs;
+  for (int i : done) {
+    const fs::path png = out_ / "tiles" / (tileName(i) + ".png");
+    thumbs.emplace_back(plan.tiles[static_cast<std::size_t>(i)], cv::imread(png.string()));
+  }
+  const cv::Mat mosaic = composeMosaic(plan, s, thumbs, report.crystals);
+  const fs::path mosaic_file = out_ / "mosaic.png";
+  const fs::path tmp = out_ / "mosaic.tmp.png";
+  if (!cv::imwrite(tmp.string(), mosaic)) {
+    throw CheckpointError("cannot write the mosaic " + mosaic_file.string());
+  }
+  fs::rename(tmp, mosaic_file);
+  out.report = std::move(report);
+}
+
+nlohmann::json scanReportJson(const Report& report, const ScanPlan& plan, const ScanCheckpoint& cp,
+                              double area_um2, double volume_ul) {
+  nlohmann::json j = reportToJson(report);
+  nlohmann::json per_ul = nlohmann::json::object();
+  for (const auto& [name, n] : j["counts"].items()) {
+    per_ul[name] = volume_ul > 0.0 ? n.get<int>() / volume_ul : 0.0;
+  }
+  nlohmann::json focus = nlohmann::json::array();
+  for (const auto& p : cp.focus_points) focus.push_back({p.x_um, p.y_um, p.z_um});
+  j["concentration_per_ul"] = per_ul;
+  j["scan"] = {{"tiles_total", plan.tiles.size()},
+               {"tiles_done", cp.tiles.size()},
+               {"complete", cp.complete},
+               {"rows", plan.rows},
+               {"cols", plan.cols},
+               {"field_um", {plan.field_width_um, plan.field_height_um}},
+               {"pitch_um", {plan.pitch_x_um, plan.pitch_y_um}},
+               {"overlap", plan.request.overlap},
+               {"scanned_area_mm2", area_um2 * 1e-6},
+               {"chamber_depth_um", plan.request.chamber_depth_um},
+               {"volume_ul", volume_ul},
+               {"focus_points_um", focus},
+               {"angles", cp.acquisition.angles},
+               {"mode", cp.acquisition.mode},
+               {"exposure_us", cp.acquisition.exposure_us}};
+  return j;
+}
+
+}  // namespace polscan
