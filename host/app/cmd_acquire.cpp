@@ -45,6 +45,8 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
     InstrumentOptions io;
     io.device = global.device;
     io.slide = opt->slide;
+    io.camera_address = global.camera;
+    io.camera_trigger = global.camera_trigger;
     InstrumentSession session(io);
     session.homeAll();
     if (opt->x_um) session.device().move(wire::AXIS_X, *opt->x_um);
