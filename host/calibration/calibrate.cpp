@@ -140,6 +140,8 @@ InstrumentCalibration calibrate(const CalibrationInputs& in, const std::filesyst
   }
   Stack blank = in.blank;
   blank.blank.reset();
+  // Stored on the real polarizer axes, like the stacks acquired with this calibration.
+  for (double& a : blank.angles_deg) a += cal.polarizer_offset_deg;
   if (cal.pixel_um) blank.pixel_um = *cal.pixel_um;
   writeStackFolder(blank, folder / cal.blank_dir);
   saveCalibration(cal, file);
