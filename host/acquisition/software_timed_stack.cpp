@@ -52,7 +52,14 @@ Stack acquireStackSoftwareTimed(const PolarizerMove& move, Camera& camera,
     stack.frames.push_back(std::move(f.image));
   }
   const CameraFormat fmt = camera.format();
-  stack.pixel_um = fmt.pixel_um > 0 ? fmt.pixel_um : stack.pixel_um;
+  if (fmt.pixel_um > 0) {
+    stack.pixel_um = fmt.pixel_um;
+  } else {
+    spdlog::warn(
+        "{} does not know its pixel size: the stack says {} um/px; calibrate it "
+        "(`polscan calibrate` with a stage move) and acquire with --calibration",
+        camera.describe(), stack.pixel_um);
+  }
   stack.bit_depth = fmt.bit_depth;
   spdlog::debug("software-timed stack: {} frames from {}", stack.frames.size(), camera.describe());
   return stack;

@@ -80,7 +80,14 @@ Stack acquireStack(DeviceClient& device, Camera& camera, const AcquisitionSettin
   stack.train = settings.train;
   stack.wavelengths_nm = settings.wavelengths_nm;
   const CameraFormat fmt = camera.format();
-  stack.pixel_um = fmt.pixel_um;
+  if (fmt.pixel_um > 0) {
+    stack.pixel_um = fmt.pixel_um;
+  } else {
+    spdlog::warn(
+        "{} does not know its pixel size: the stack says {} um/px; calibrate it "
+        "(`polscan calibrate` with a stage move) and acquire with --calibration",
+        camera.describe(), stack.pixel_um);
+  }
   stack.bit_depth = fmt.bit_depth;
   stack.exposure_us = settings.request.exposure_us;
   const auto& first = paired.front().trigger.trigger;

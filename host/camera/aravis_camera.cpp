@@ -53,6 +53,7 @@ AravisCamera::AravisCamera(const std::string& device_id, AravisOptions options)
     if (error == nullptr) throw CameraError(who + ": not found (`polscan camera list`)");
     check(error, who, "cannot open (not found, or held by another program)");
   }
+  if (const char* model = arv_camera_get_model_name(h_->camera, nullptr)) model_ = model;
   if (id_.empty()) {
     const char* serial = arv_camera_get_device_serial_number(h_->camera, nullptr);
     id_ = serial ? serial : "?";
@@ -95,8 +96,7 @@ void AravisCamera::stop() {
 }
 
 std::string AravisCamera::describe() const {
-  const char* model = h_->camera ? arv_camera_get_model_name(h_->camera, nullptr) : nullptr;
-  return "Aravis camera " + id_ + (model ? std::string(" (") + model + ")" : std::string());
+  return "Aravis camera " + id_ + (model_.empty() ? std::string() : " (" + model_ + ")");
 }
 
 CameraFormat AravisCamera::format() const {

@@ -56,6 +56,7 @@ class AravisCamera final : public Camera {
   void stop();
   std::unique_ptr<Handles> h_;
   std::string id_;
+  std::string model_;  // copied: Aravis' string belongs to its feature cache
   AravisOptions options_;
   FrameIdUnwrapper ids_;
   std::chrono::steady_clock::time_point origin_{};

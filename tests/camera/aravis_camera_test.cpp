@@ -4,10 +4,12 @@
 #include <arv.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "acquisition/frame_pairing.hpp"
 #include "camera/aravis_camera.hpp"
+#include "tests/support/cli_runner.hpp"
 
 using namespace polscan;
 
@@ -132,6 +134,16 @@ TEST_F(FakeGigECamera, TriggerLineTheCameraDoesNotHaveIsRefusedWithTheOfferedOne
   }
 }
 
+TEST_F(FakeGigECamera, CameraHeldByAnotherClientIsReportedAsBusy) {
+  AravisCamera first("127.0.0.1", softwareTriggered());  // holds the control channel
+  try {
+    AravisCamera second("127.0.0.1", softwareTriggered());
+    FAIL() << "a second controlling client was accepted";
+  } catch (const CameraError& e) {
+    EXPECT_NE(std::string(e.what()).find("one controlling client"), std::string::npos) << e.what();
+  }
+}
+
 TEST(AravisCamera, MissingCameraIsAClearError) {
   try {
     AravisCamera cam("No-Such-Camera-4711");
@@ -139,4 +151,22 @@ TEST(AravisCamera, MissingCameraIsAClearError) {
   } catch (const CameraError& e) {
     EXPECT_NE(std::string(e.what()).find("No-Such-Camera-4711"), std::string::npos) << e.what();
   }
+}
+
+// The whole path: firmware simulator -> trigger events -> software trigger of the GigE camera
+// (no cable here) -> frames paired with their triggers -> a stack folder.
+TEST_F(FakeGigECamera, AcquireThroughTheCliPairsTheCameraWithTheFirmwareTriggers) {
+  const std::string out = (std::filesystem::temp_directory_path() /
+                           ("polscan_arv_acquire_" + std::to_string(::getpid())))
+                              .string();
+  std::filesystem::remove_all(out);
+  const auto r = polscan::testing::runCli(
+      POLSCAN_EXE,
+      "--camera aravis:127.0.0.1 --camera-trigger Software acquire --angles 4 "
+      "--mode stop-and-go --out " +
+          out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("Wrote 4 frames"), std::string::npos) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(out) / "frame_003.png"));
+  std::filesystem::remove_all(out);
 }
