@@ -62,7 +62,9 @@ UvcCamera::UvcCamera(const std::string& source, UvcOptions options)
       throw CameraError("camera " + source + ": no such file or device");
     }
     live_ = source.find("://") != std::string::npos;
-    capture_.open(source, cv::CAP_ANY);
+    // FFmpeg reads files and stream URLs; CAP_ANY would go on to probe camera backends (gPhoto2,
+    // FireWire) that enumerate the USB bus for a file name they cannot open.
+    capture_.open(source, cv::CAP_FFMPEG);
   }
   if (!capture_.isOpened()) {
     throw CameraError("camera " + source +
