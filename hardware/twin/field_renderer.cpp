@@ -352,6 +352,7 @@ cv::Mat FieldRenderer::render(const FieldRequest& req) const {
   const double cx0 = (W - 1) / 2.0, cy0 = (H - 1) / 2.0;
   const double inv_r2 = 1.0 / (cx0 * cx0 + cy0 * cy0 + 1e-12);
   const float vig = static_cast<float>(optics_.vignetting);
+  const float black = static_cast<float>(optics_.black_level_dn);
   std::vector<float> vig_x(W);
   for (int c = 0; c < W; ++c) vig_x[c] = static_cast<float>((c - cx0) * (c - cx0) * inv_r2);
   cv::parallel_for_(
@@ -395,7 +396,8 @@ cv::Mat FieldRenderer::render(const FieldRequest& req) const {
               }
               e += read_noise * RowRng::gauss(static_cast<std::uint32_t>(bits), table);
               e = std::clamp(e, 0.0f, full_well);  // saturation of the full well
-              const float dn = std::min(std::nearbyint(e * gain), static_cast<float>(max_dn));
+              const float dn =
+                  std::min(std::nearbyint(e * gain + black), static_cast<float>(max_dn));
               dst[c * nw + ch] = static_cast<std::uint16_t>(dn);
             }
           }

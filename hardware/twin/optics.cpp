@@ -55,6 +55,9 @@ std::array<double, 4> analyserRow(double axis_deg, double extinction_ratio) {
 TrainCoefficients trainCoefficients(const OpticsConfig& optics, double polarizer_deg,
                                     double wavelength_nm) {
   const double e = leakOf(optics.extinction_ratio);
+  const double analyser_er = optics.analyser_extinction_ratio > 0 ? optics.analyser_extinction_ratio
+                                                                  : optics.extinction_ratio;
+  polarizer_deg += optics.polarizer_offset_deg;
   // Stokes vector leaving the (partial) polarizer, in units of I0.
   const double s0 = 1 + e, s1 = (1 - e) * std::cos(2 * polarizer_deg * kDeg),
                s2 = (1 - e) * std::sin(2 * polarizer_deg * kDeg);
@@ -64,19 +67,22 @@ TrainCoefficients trainCoefficients(const OpticsConfig& optics, double polarizer
     case OpticalTrain::Circular: {
       const double qwp =
           optics.qwp_retardance_nm > 0 ? optics.qwp_retardance_nm : wavelength_nm / 4;
-      a = rowTimes(analyserRow(0.0, optics.extinction_ratio),
-                   muellerRetarder(2 * std::numbers::pi * qwp / wavelength_nm, 45.0));
+      a = analyserRow(0.0, analyser_er);
+      if (optics.qwp_in_path) {
+        a = rowTimes(a, muellerRetarder(2 * std::numbers::pi * qwp / wavelength_nm,
+                                        45.0 + optics.qwp_axis_error_deg));
+      }
       break;
     }
     case OpticalTrain::Crossed:
-      a = analyserRow(polarizer_deg + 90.0, optics.extinction_ratio);
+      a = analyserRow(polarizer_deg + 90.0, analyser_er);
       break;
     case OpticalTrain::FixedAnalyser:
-      a = analyserRow(90.0, optics.extinction_ratio);
+      a = analyserRow(90.0, analyser_er);
       break;
     case OpticalTrain::Compensated:
       a = rowTimes(
-          analyserRow(polarizer_deg + 90.0, optics.extinction_ratio),
+          analyserRow(polarizer_deg + 90.0, analyser_er),
           muellerRetarder(2 * std::numbers::pi * optics.red_plate_nm / wavelength_nm, 45.0));
       break;
   }

@@ -28,6 +28,12 @@ struct OpticsConfig {
   double qwp_retardance_nm = 0;  // 0: ideal quarter wave at every wavelength (domain.md's model);
                                  // e.g. 136.5 models a zero-order WPQ10E-546 used off 546 nm
   double red_plate_nm = 530;     // first-order red plate of the compensated train
+  // Misalignments and faults (calibration tests); the defaults are the ideal instrument.
+  double polarizer_offset_deg = 0;       // real transmission axis minus the index (commanded) angle
+  double qwp_axis_error_deg = 0;         // quarter-wave plate slow axis at 45 deg + this
+  bool qwp_in_path = true;               // circular train: false = plate swung out (a Malus stack)
+  double analyser_extinction_ratio = 0;  // 0: same as extinction_ratio; ~1: analyser missing
+  double black_level_dn = 0;             // camera offset added to every sample (DN)
 };
 
 // The sample at one pixel and wavelength, reduced to the six Mueller-matrix quantities every

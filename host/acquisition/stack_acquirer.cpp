@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "acquisition/frame_pairing.hpp"
+#include "acquisition/software_timed_stack.hpp"
 
 namespace polscan {
 
@@ -19,6 +20,10 @@ std::vector<double> equallySpacedAngles(int n) {
 Stack acquireStack(DeviceClient& device, Camera& camera, const AcquisitionSettings& settings) {
   const std::size_t n = settings.request.angles_deg.size();
   if (n == 0) throw std::invalid_argument("a stack needs at least one polarizer angle");
+  // Cameras without a trigger input (UVC, replay) are timed by the host instead.
+  if (camera.triggering() == Triggering::Software) {
+    return acquireStackSoftwareTimed(device, camera, settings);
+  }
   device.clearEvents();
   camera.arm(settings.request.exposure_us);
   std::uint32_t scheduled = 0;
@@ -75,7 +80,14 @@ Stack acquireStack(DeviceClient& device, Camera& camera, const AcquisitionSettin
   stack.train = settings.train;
   stack.wavelengths_nm = settings.wavelengths_nm;
   const CameraFormat fmt = camera.format();
-  stack.pixel_um = fmt.pixel_um;
+  if (fmt.pixel_um > 0) {
+    stack.pixel_um = fmt.pixel_um;
+  } else {
+    spdlog::warn(
+        "{} does not know its pixel size: the stack says {} um/px; calibrate it "
+        "(`polscan calibrate` with a stage move) and acquire with --calibration",
+        camera.describe(), stack.pixel_um);
+  }
   stack.bit_depth = fmt.bit_depth;
   stack.exposure_us = settings.request.exposure_us;
   const auto& first = paired.front().trigger.trigger;

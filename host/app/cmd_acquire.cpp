@@ -8,6 +8,7 @@
 #include "app/commands.hpp"
 #include "app/instrument_session.hpp"
 #include "app/stack_options.hpp"
+#include "calibration/instrument_calibration.hpp"
 #include "io/stack_folder.hpp"
 
 namespace polscan {
@@ -18,6 +19,7 @@ struct AcquireOptions {
   std::string out;
   std::optional<double> x_um, y_um, z_um;
   std::string slide;
+  std::string calibration;
 };
 }  // namespace
 
@@ -35,6 +37,10 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--slide", opt->slide,
                   "Virtual camera's slide (slide.json from `polscan slide make`); default: the "
                   "built-in demo slide");
+  cmd->add_option("--calibration", opt->calibration,
+                  "Calibration file (`polscan calibrate`): its blank is linked for background "
+                  "correction, angles are corrected by the polarizer zero offset and the pixel "
+                  "size is taken from it");
   cmd->callback([opt, &global] {
     // Check the destination before moving anything: a typo should not cost a stack.
     std::error_code ec;
@@ -42,15 +48,25 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
     if (ec) {
       throw std::runtime_error("cannot create " + opt->out + ": " + ec.message());
     }
+    // Read before moving anything: a bad calibration file should not cost a stack.
+    std::optional<calibration::InstrumentCalibration> cal;
+    if (!opt->calibration.empty()) cal = calibration::loadCalibration(opt->calibration);
     InstrumentOptions io;
     io.device = global.device;
     io.slide = opt->slide;
+    io.camera_address = global.camera;
+    io.camera_trigger = global.camera_trigger;
     InstrumentSession session(io);
     session.homeAll();
     if (opt->x_um) session.device().move(wire::AXIS_X, *opt->x_um);
     if (opt->y_um) session.device().move(wire::AXIS_Y, *opt->y_um);
     if (opt->z_um) session.device().move(wire::AXIS_Z, *opt->z_um);
-    const Stack stack = acquireStack(session.device(), session.camera(), opt->stack.settings());
+    Stack stack = acquireStack(session.device(), session.camera(), opt->stack.settings());
+    if (cal) {
+      for (double& a : stack.angles_deg) a += cal->polarizer_offset_deg;
+      stack.blank = std::filesystem::absolute(cal->blankPath());
+      if (cal->pixel_um) stack.pixel_um = *cal->pixel_um;
+    }
     writeStackFolder(stack, opt->out);
     std::cout << "Wrote " << stack.frames.size() << " frames (" << stack.frames[0].cols << "x"
               << stack.frames[0].rows << " px, " << stack.pixel_um << " um/px) to " << opt->out

@@ -8,6 +8,8 @@ namespace polscan {
 struct GlobalOptions {
   bool verbose = false;
   std::string device = "sim";
+  std::string camera = "virtual";        // --camera: virtual, uvc:..., replay:DIR, aravis[:ID]
+  std::string camera_trigger = "Line1";  // --camera-trigger: Aravis FrameStart trigger source
 };
 
 void addDeviceCommands(CLI::App& app, GlobalOptions& global);
@@ -17,5 +19,7 @@ void addDemoCommand(CLI::App& app, GlobalOptions& global);
 void addSlideCommands(CLI::App& app, GlobalOptions& global);
 void addEvalCommand(CLI::App& app, GlobalOptions& global);
 void addScanCommand(CLI::App& app, GlobalOptions& global);
+void addCameraCommands(CLI::App& app, GlobalOptions& global);
+void addCalibrateCommand(CLI::App& app, GlobalOptions& global);
 
 }  // namespace polscan

@@ -19,6 +19,9 @@ struct InstrumentOptions {
   // Slide for the virtual camera: a slide.json path, or empty for the built-in demo slide.
   std::string slide;
   VirtualCameraConfig camera;
+  // --camera address (camera/camera_address.hpp); "virtual" renders the slide per trigger.
+  std::string camera_address = "virtual";
+  std::string camera_trigger = "Line1";  // Aravis FrameStart trigger source
 };
 
 class InstrumentSession {
@@ -28,7 +31,9 @@ class InstrumentSession {
 
   DeviceClient& device() { return *device_; }
   Camera& camera() { return *camera_; }
-  VirtualCamera& virtualCamera() { return *camera_; }
+  // Throws CameraError when the session's camera is not the virtual one.
+  VirtualCamera& virtualCamera();
+  bool hasVirtualCamera() const { return virtual_ != nullptr; }
   FwsimProcess* simulator() { return sim_.get(); }
 
   // Homes the polarizer and the stage axes the instrument has.
@@ -37,7 +42,8 @@ class InstrumentSession {
  private:
   std::unique_ptr<FwsimProcess> sim_;
   std::unique_ptr<DeviceClient> device_;
-  std::unique_ptr<VirtualCamera> camera_;
+  std::unique_ptr<Camera> camera_;
+  VirtualCamera* virtual_ = nullptr;  // camera_ when it is the virtual camera
 };
 
 }  // namespace polscan

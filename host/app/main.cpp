@@ -24,6 +24,16 @@ int main(int argc, char** argv) {
                  "serial:/dev/ttyACM0, a "
                  "device path, tcp:HOST:PORT")
       ->capture_default_str();
+  app.add_option("--camera", global.camera,
+                 "Camera: 'virtual' renders the virtual slide for each trigger; uvc:INDEX, "
+                 "uvc:/dev/videoN or uvc:FILE (UVC/V4L2, or a recorded video / image sequence, "
+                 "software-timed); replay:DIR (a stack folder played back); aravis[:ID] "
+                 "(GenICam, hardware-triggered)")
+      ->capture_default_str();
+  app.add_option("--camera-trigger", global.camera_trigger,
+                 "Aravis cameras: FrameStart trigger source wired to the firmware's trigger "
+                 "output (Line1 on most cameras; Software fires it from the trigger events)")
+      ->capture_default_str();
   polscan::addDeviceCommands(app, global);
   polscan::addAcquireCommand(app, global);
   polscan::addAnalyzeCommand(app, global);
@@ -31,6 +41,8 @@ int main(int argc, char** argv) {
   polscan::addSlideCommands(app, global);
   polscan::addEvalCommand(app, global);
   polscan::addScanCommand(app, global);
+  polscan::addCameraCommands(app, global);
+  polscan::addCalibrateCommand(app, global);
 
   auto logger = spdlog::stderr_color_mt("polscan");
   spdlog::set_default_logger(logger);

@@ -28,6 +28,15 @@ struct Frame {
   cv::Mat image;               // CV_16UC1 or CV_16UC3
   std::uint64_t sequence = 0;  // the camera's own frame counter (gaps mean lost frames)
   double host_time_s = 0.0;    // exposure start on the host steady clock, where known
+  // Replayed frames only: the polarizer angle the frame was recorded at (degrees), so a replay
+  // can be checked against the angle the firmware reports for the same step.
+  std::optional<double> recorded_angle_deg;
+};
+
+// How a camera's exposures start.
+enum class Triggering {
+  Hardware,  // the firmware's trigger line starts each exposure (frames paired with TriggerFired)
+  Software,  // no trigger input: the host moves the polarizer, waits, then grabs a fresh frame
 };
 
 class Camera {
@@ -39,6 +48,15 @@ class Camera {
   virtual void arm(std::uint32_t exposure_us) = 0;
   // Next frame in arrival order, or nullopt after timeout.
   virtual std::optional<Frame> waitFrame(std::chrono::milliseconds timeout) = 0;
+
+  virtual Triggering triggering() const { return Triggering::Hardware; }
+  // Software-timed cameras: the first frame whose exposure started after this call. Frames the
+  // driver buffered before it are dropped, so a frame is never paired with an earlier angle.
+  // Throws CameraError when nothing fresh arrives within timeout.
+  virtual Frame grabFresh(std::chrono::milliseconds timeout) {
+    (void)timeout;
+    throw CameraError(describe() + " is hardware-triggered: it has no software-timed grab");
+  }
 };
 
 }  // namespace polscan

@@ -1,0 +1,85 @@
+// `polscan calibrate` and `polscan acquire --calibration` as a user runs them.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "io/stack_folder.hpp"
+#include "tests/calibration/twin_calibration_inputs.hpp"
+#include "tests/support/cli_runner.hpp"
+
+namespace fs = std::filesystem;
+using namespace polscan;
+using namespace polscan::caltest;
+
+namespace {
+
+fs::path writeInputs(const fs::path& dir, const twin::OpticsConfig& optics) {
+  fs::remove_all(dir);
+  const CalibrationInputs in = inputsFor(optics);
+  writeStackFolder(in.dark, dir / "dark");
+  writeStackFolder(in.malus, dir / "malus");
+  writeStackFolder(in.blank, dir / "blank");
+  writeStackFolder(in.blank_again, dir / "blank2");
+  cv::imwrite((dir / "before.png").string(), in.stage_move->before);
+  cv::imwrite((dir / "after.png").string(), in.stage_move->after);
+  return dir;
+}
+
+std::string calibrateArgs(const fs::path& d, const fs::path& out) {
+  return "calibrate --dark " + (d / "dark").string() + " --malus " + (d / "malus").string() +
+         " --blank " + (d / "blank").string() + " --blank-again " + (d / "blank2").string() +
+         " --move-before " + (d / "before.png").string() + " --move-after " +
+         (d / "after.png").string() + " --move-x-um 8 --calibration " + out.string();
+}
+
+}  // namespace
+
+TEST(CalibrateCli, StoresACalibrationThatAcquireThenUses) {
+  const fs::path d = fs::temp_directory_path() / ("polscan_calcli_" + std::to_string(::getpid()));
+  writeInputs(d, misaligned());
+  const fs::path file = d / "cal" / "calibration.json";
+  const auto r = polscan::testing::runCli(POLSCAN_EXE, calibrateArgs(d, file));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("polarizer zero offset       4.0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("retardance noise floor"), std::string::npos) << r.output;
+  std::ifstream in(file);
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_NEAR(j["qwp_axis_error_deg"].get<double>(), 2.0, 0.3);
+
+  const auto shown =
+      polscan::testing::runCli(POLSCAN_EXE, "calibrate --show --calibration " + file.string());
+  EXPECT_EQ(shown.status, 0) << shown.output;
+  EXPECT_NE(shown.output.find("extinction ratio"), std::string::npos) << shown.output;
+
+  // acquire links the stored blank, shifts the angles by the offset, takes the pixel size.
+  const fs::path stack = d / "stack";
+  const auto a =
+      polscan::testing::runCli(POLSCAN_EXE, "acquire --angles 4 --mode stop-and-go --out " +
+                                                stack.string() + " --calibration " + file.string());
+  ASSERT_EQ(a.status, 0) << a.output;
+  const Stack s = readStackFolder(stack);
+  ASSERT_TRUE(s.blank.has_value());
+  EXPECT_TRUE(fs::equivalent(*s.blank, d / "cal" / "blank"));
+  EXPECT_NEAR(s.angles_deg[1], 45.0 + j["polarizer_offset_deg"].get<double>(), 0.2);
+  EXPECT_NEAR(s.pixel_um, j["pixel_um"].get<double>(), 1e-9);
+  fs::remove_all(d);
+}
+
+TEST(CalibrateCli, BrokenSetUpIsRefusedAndNothingIsStored) {
+  const fs::path d =
+      fs::temp_directory_path() / ("polscan_calcli_bad_" + std::to_string(::getpid()));
+  twin::OpticsConfig o = misaligned();
+  o.analyser_extinction_ratio = 1.0;
+  writeInputs(d, o);
+  const fs::path file = d / "cal" / "calibration.json";
+  const auto r = polscan::testing::runCli(POLSCAN_EXE, calibrateArgs(d, file));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("calibration refused"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("analyser is missing"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(file));
+  fs::remove_all(d);
+}
