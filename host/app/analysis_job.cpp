@@ -4,33 +4,19 @@
 #include <algorithm>
 #include <optional>
 
-#include "io/stack_folder.hpp"
+#include "io/stack_file.hpp"
 
 namespace polscan {
 
 namespace fs = std::filesystem;
 
 std::vector<fs::path> findStackFolders(const fs::path& dir) {
-  if (!fs::is_directory(dir)) {
-    throw StackFormatError(dir.string() + ": no such folder");
-  }
-  if (fs::exists(dir / "stack.json")) return {dir};
-  std::vector<fs::path> found;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_directory() && fs::exists(entry.path() / "stack.json")) {
-      found.push_back(entry.path());
-    }
-  }
-  std::sort(found.begin(), found.end());
-  if (found.empty()) {
-    throw StackFormatError(dir.string() + ": no stack.json here or in its sub-folders");
-  }
-  return found;
+  return findStacks(dir);
 }
 
 void ReportBuilder::addField(const Stack& stack) {
   std::optional<Stack> blank;
-  if (stack.blank) blank = readStackFolder(*stack.blank);
+  if (stack.blank) blank = readStack(*stack.blank);
   const analysis::FieldResult& result =
       analyzer_.analyze(stack, blank ? &*blank : nullptr, fields_, 1);
   std::vector<FieldCrystal> field;

@@ -12,7 +12,8 @@
 
 namespace polscan {
 
-// Finds stack folders: dir itself if it holds stack.json, else its sub-folders that do (sorted).
+// Finds stacks: dir itself if it is an OME-TIFF file or holds stack.json, else the stack
+// folders and .ome.tif files inside it (sorted); see io/stack_file.hpp.
 std::vector<std::filesystem::path> findStackFolders(const std::filesystem::path& dir);
 
 // Analyses each stack (with its blank, if the stack names one), counts crystals on field

@@ -6,7 +6,7 @@
 #include "app/analysis_job.hpp"
 #include "app/commands.hpp"
 #include "app/progress.hpp"
-#include "io/stack_folder.hpp"
+#include "io/stack_file.hpp"
 
 namespace polscan {
 
@@ -24,15 +24,19 @@ void addAnalyzeCommand(CLI::App& app, GlobalOptions&) {
   auto opt = std::make_shared<AnalyzeOptions>();
   auto* cmd = app.add_subcommand(
       "analyze",
-      "Analyse a stack folder, or a folder of stack folders (one per field), and "
-      "write report.json next to it (or into --out)");
-  cmd->add_option("dir", opt->dir, "Stack folder, or a folder holding stack folders")->required();
+      "Analyse a stack (a stack folder or an .ome.tif file), or a folder of stacks (one per "
+      "field), and write report.json next to it (or into --out)");
+  cmd->add_option("dir", opt->dir,
+                  "Stack folder, OME-TIFF stack (.ome.tif), or a folder holding either")
+      ->required();
   cmd->add_option("--out", opt->out, "Folder for report.json (created; default: DIR)");
   cmd->add_option("--sample", opt->sample, "Sample name for the report (default: folder name)");
   cmd->callback([opt] {
     const fs::path dir = opt->dir;
     const auto folders = findStackFolders(dir);
-    const fs::path out = opt->out.empty() ? dir : fs::path(opt->out);
+    const fs::path out = !opt->out.empty()       ? fs::path(opt->out)
+                         : fs::is_directory(dir) ? dir
+                                                 : dir.parent_path();
     std::error_code ec;
     fs::create_directories(out, ec);
     if (ec || !fs::is_directory(out)) {
@@ -43,7 +47,7 @@ void addAnalyzeCommand(CLI::App& app, GlobalOptions&) {
                                               : opt->sample);
     Progress progress("analyse", static_cast<int>(folders.size()));
     for (std::size_t i = 0; i < folders.size(); ++i) {
-      builder.addField(readStackFolder(folders[i]));
+      builder.addField(readStack(folders[i]));
       progress.update(static_cast<int>(i + 1), folders[i].filename().string());
     }
     const Report report = builder.report();
