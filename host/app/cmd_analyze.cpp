@@ -2,10 +2,12 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "app/analysis_job.hpp"
 #include "app/commands.hpp"
 #include "app/progress.hpp"
+#include "app/report_outputs.hpp"
 #include "io/stack_file.hpp"
 
 namespace polscan {
@@ -17,6 +19,8 @@ struct AnalyzeOptions {
   std::string dir;
   std::string out;
   std::string sample;
+  std::string mosaic;
+  ReportOutputOptions outputs;
 };
 }  // namespace
 
@@ -31,6 +35,10 @@ void addAnalyzeCommand(CLI::App& app, GlobalOptions&) {
       ->required();
   cmd->add_option("--out", opt->out, "Folder for report.json (created; default: DIR)");
   cmd->add_option("--sample", opt->sample, "Sample name for the report (default: folder name)");
+  cmd->add_option("--mosaic", opt->mosaic,
+                  "Mosaic image of the slide (.ome.tif with pixel size and centre) to show in "
+                  "report.html with the crystals marked (default: an overview of the fields)");
+  opt->outputs.addTo(*cmd);
   cmd->callback([opt] {
     const fs::path dir = opt->dir;
     const auto folders = findStackFolders(dir);
@@ -45,15 +53,20 @@ void addAnalyzeCommand(CLI::App& app, GlobalOptions&) {
     }
     ReportBuilder builder(opt->sample.empty() ? fs::absolute(dir).filename().string()
                                               : opt->sample);
+    // Read the mosaic first: a bad file should not cost the analysis time.
+    std::optional<MosaicImage> mosaic;
+    if (!opt->mosaic.empty()) mosaic = readOmeTiffMosaic(opt->mosaic);
+    builder.collectImages(opt->outputs.html);
     Progress progress("analyse", static_cast<int>(folders.size()));
     for (std::size_t i = 0; i < folders.size(); ++i) {
       builder.addField(readStack(folders[i]));
       progress.update(static_cast<int>(i + 1), folders[i].filename().string());
     }
-    const Report report = builder.report();
+    Report report = builder.report();
     printReportTable(report, std::cout);
-    writeReport(report, out / "report.json");
-    std::cout << "Report written to " << (out / "report.json").string() << "\n";
+    const ReportOutputs written =
+        writeReportOutputs(report, builder, opt->outputs, out, dir, mosaic, "");
+    printReportOutputs(written, opt->outputs, std::cout);
   });
 }
 

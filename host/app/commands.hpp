@@ -16,5 +16,6 @@ void addAnalyzeCommand(CLI::App& app, GlobalOptions& global);
 void addDemoCommand(CLI::App& app, GlobalOptions& global);
 void addSlideCommands(CLI::App& app, GlobalOptions& global);
 void addEvalCommand(CLI::App& app, GlobalOptions& global);
+void addHistoryCommand(CLI::App& app, GlobalOptions& global);
 
 }  // namespace polscan

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   polscan::addDemoCommand(app, global);
   polscan::addSlideCommands(app, global);
   polscan::addEvalCommand(app, global);
+  polscan::addHistoryCommand(app, global);
 
   auto logger = spdlog::stderr_color_mt("polscan");
   spdlog::set_default_logger(logger);

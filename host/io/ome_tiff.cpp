@@ -609,6 +609,18 @@ bool isOmeTiffPath(const fs::path& file) {
   return ends(".ome.tif") || ends(".ome.tiff");
 }
 
+bool isOmeTiffMosaic(const fs::path& file) {
+  TiffFile tif(file, "r");
+  char* desc = nullptr;
+  if (tif.get() == nullptr || !TIFFGetField(tif.get(), TIFFTAG_IMAGEDESCRIPTION, &desc) ||
+      desc == nullptr) {
+    return false;
+  }
+  const std::string_view d(desc);
+  return d.find("<OME") != std::string_view::npos &&
+         d.find("PolarizerAngle") == std::string_view::npos;
+}
+
 void writeOmeTiffStack(const Stack& stack, const fs::path& file, const OmeInstrument& instrument) {
   if (stack.frames.empty() || stack.frames.size() != stack.angles_deg.size()) {
     throw OmeTiffError("cannot write " + file.string() + ": " +

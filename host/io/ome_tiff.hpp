@@ -37,6 +37,10 @@ struct MosaicImage {
 // True for names ending in .ome.tif or .ome.tiff (case-insensitive).
 bool isOmeTiffPath(const std::filesystem::path& file);
 
+// True when the file is a readable OME-TIFF image without polarizer angles (a mosaic); reads
+// only the first page's description. Unreadable files give false (reading them says why).
+bool isOmeTiffMosaic(const std::filesystem::path& file);
+
 // One TIFF page (IFD) per polarizer angle and colour channel, 16-bit grayscale, dimension order
 // XYCZT with the angles along T and R, G, B along C; OME-XML in the first page's
 // ImageDescription. Written to a temporary name and renamed. Throws OmeTiffError.

@@ -42,7 +42,8 @@ std::vector<fs::path> findStacks(const fs::path& path) {
   std::vector<fs::path> found;
   for (const auto& entry : fs::directory_iterator(path)) {
     if ((entry.is_directory() && fs::exists(entry.path() / "stack.json")) ||
-        (entry.is_regular_file() && isOmeTiffPath(entry.path()))) {
+        (entry.is_regular_file() && isOmeTiffPath(entry.path()) &&
+         !isOmeTiffMosaic(entry.path()))) {
       found.push_back(entry.path());
     }
   }

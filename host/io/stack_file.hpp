@@ -26,7 +26,8 @@ void writeStack(const Stack& stack, const std::filesystem::path& path, StackFile
                 const OmeInstrument& instrument = {});
 
 // The stacks under path: path itself if it is an OME-TIFF file or holds stack.json, else the
-// stack folders and .ome.tif files directly inside it (sorted by name). Throws StackFormatError
+// stack folders and .ome.tif stacks directly inside it (sorted by name; OME-TIFF mosaics are
+// skipped). Throws StackFormatError
 // naming the path when there are none.
 std::vector<std::filesystem::path> findStacks(const std::filesystem::path& path);
 

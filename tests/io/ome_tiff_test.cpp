@@ -203,6 +203,11 @@ TEST(OmeTiff, FindStacksListsFoldersAndOmeTiffFiles) {
   writeStack(s, d / "b.ome.tif", StackFileFormat::OmeTiff);
   writeStack(s, d / "a_field", StackFileFormat::Folder);
   std::ofstream(d / "notes.txt") << "x";
+  MosaicImage m;
+  m.image = cv::Mat(8, 8, CV_8UC1, cv::Scalar(7));
+  writeOmeTiffMosaic(m, d / "mosaic.ome.tif");  // an image, not a stack: skipped
+  EXPECT_TRUE(isOmeTiffMosaic(d / "mosaic.ome.tif"));
+  EXPECT_FALSE(isOmeTiffMosaic(d / "b.ome.tif"));
   const auto found = findStacks(d);
   ASSERT_EQ(found.size(), 2u);
   EXPECT_EQ(found[0].filename(), "a_field");
