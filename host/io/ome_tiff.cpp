@@ -302,15 +302,22 @@ void writePages(const std::vector<cv::Mat>& planes, const std::string& descripti
       TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
       TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
       TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
-      TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(t, 0));
+      // Strips of about 256 kB: few enough that reading is a handful of large reads.
+      const std::size_t row_bytes = p.cols * p.elemSize();
+      const int rows_per_strip =
+          std::clamp(static_cast<int>((std::size_t{256} << 10) / row_bytes), 1, p.rows);
+      TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, static_cast<std::uint32_t>(rows_per_strip));
       TIFFSetField(t, TIFFTAG_RESOLUTIONUNIT, RESUNIT_CENTIMETER);
       TIFFSetField(t, TIFFTAG_XRESOLUTION, static_cast<float>(1e4 / pixel_um));
       TIFFSetField(t, TIFFTAG_YRESOLUTION, static_cast<float>(1e4 / pixel_um));
       TIFFSetField(t, TIFFTAG_SOFTWARE, "polscan");
       if (i == 0) TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, description.c_str());
-      cv::Mat row_major = p.isContinuous() ? p : p.clone();
-      for (int r = 0; r < row_major.rows; ++r) {
-        if (TIFFWriteScanline(t, row_major.ptr(r), static_cast<std::uint32_t>(r), 0) < 0) {
+      const cv::Mat rows = p.isContinuous() ? p : p.clone();
+      for (int r0 = 0, strip = 0; r0 < rows.rows; r0 += rows_per_strip, ++strip) {
+        const int n = std::min(rows_per_strip, rows.rows - r0);
+        if (TIFFWriteEncodedStrip(t, static_cast<std::uint32_t>(strip),
+                                  const_cast<uchar*>(rows.ptr(r0)),
+                                  static_cast<tmsize_t>(n * row_bytes)) < 0) {
           throw OmeTiffError("cannot write " + file.string() + " (plane " + std::to_string(i) +
                              "): " + tif.why("write error"));
         }
@@ -538,11 +545,19 @@ cv::Mat readPage(TiffFile& tif, int ifd, const PlaneLayout& l, const fs::path& f
   }
   if (TIFFIsTiled(t)) throw OmeTiffError(where + " is tiled (only strip TIFFs are read)");
   cv::Mat img(l.size_y, l.size_x, l.bits16 ? CV_16UC1 : CV_8UC1);
-  for (int r = 0; r < img.rows; ++r) {
-    if (TIFFReadScanline(t, img.ptr(r), static_cast<std::uint32_t>(r), 0) < 0) {
-      throw OmeTiffError(where + ": row " + std::to_string(r) +
+  std::uint32_t rows_per_strip = 0;
+  TIFFGetFieldDefaulted(t, TIFFTAG_ROWSPERSTRIP, &rows_per_strip);
+  rows_per_strip =
+      std::clamp<std::uint32_t>(rows_per_strip, 1, static_cast<std::uint32_t>(img.rows));
+  const std::size_t row_bytes = img.cols * img.elemSize();
+  // Strips decode straight into the image's rows (contiguous), whatever their compression.
+  for (int r0 = 0, strip = 0; r0 < img.rows; r0 += static_cast<int>(rows_per_strip), ++strip) {
+    const int n = std::min(static_cast<int>(rows_per_strip), img.rows - r0);
+    const tmsize_t want = static_cast<tmsize_t>(n * row_bytes);
+    if (TIFFReadEncodedStrip(t, static_cast<std::uint32_t>(strip), img.ptr(r0), want) != want) {
+      throw OmeTiffError(where + ": rows " + std::to_string(r0) + "-" + std::to_string(r0 + n - 1) +
                          " cannot be read, the file is truncated or damaged (" +
-                         tif.why("read error") + ")");
+                         tif.why("short read") + ")");
     }
   }
   return img;
@@ -555,7 +570,9 @@ struct OmeContents {
 
 OmeContents readOme(const fs::path& file) {
   if (!fs::exists(file)) throw OmeTiffError(file.string() + ": no such file");
-  TiffFile tif(file, "r");
+  // "m": plain reads instead of mapping the file; the strips are read once, straight into the
+  // frames, and a map only adds page faults.
+  TiffFile tif(file, "rm");
   if (tif.get() == nullptr) {
     throw OmeTiffError(file.string() + ": not a readable TIFF file (" + tif.why("cannot open") +
                        ")");

@@ -18,6 +18,7 @@ namespace {
 fs::path tempDb(const std::string& name) {
   const fs::path d =
       fs::temp_directory_path() / ("polscan_history_" + std::to_string(::getpid())) / name;
+  fs::create_directories(d.parent_path());
   fs::remove(d);
   return d;
 }
