@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -129,5 +130,43 @@ TEST(OutputsCli, CorruptFilesGiveErrorsNamingThem) {
   r = runPolscan("analyze " + bad_tif.string());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find(bad_tif.string()), std::string::npos) << r.output;
+  fs::remove_all(dir);
+}
+
+TEST(OutputsCli, DemoWritesTheHtmlReportMosaicAndHistoryRow) {
+  const fs::path dir = tempDir("demo");
+  const fs::path db = dir / "h.sqlite";
+  const CliResult r =
+      runPolscan("demo --out " + dir.string() +
+                 " --sample-id DEMO-1 --operator tester --history-db " + db.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("HTML report written to"), std::string::npos) << r.output;
+  const auto report = nlohmann::json::parse(slurp(dir / "report.json"));
+  const std::size_t n = report["crystals"].size();
+  ASSERT_GE(n, 10u);
+  EXPECT_GT(report["chamber_depth_um"].get<double>(), 0.0);  // the virtual slide's
+  const std::string html = slurp(dir / "report.html");
+  EXPECT_EQ(countOf(html, "<figure class=\"crystal\""), n);
+  EXPECT_EQ(countOf(html, "<img class=\"mosaic\""), 1u);
+  // CPPD per uL is known here: count / (area x depth).
+  const double per_ul =
+      report["counts"]["CPPD"].get<int>() / (report["scanned_area_mm2"].get<double>() *
+                                             report["chamber_depth_um"].get<double>() / 1000.0);
+  char cell[64];
+  std::snprintf(cell, sizeof(cell), "<td>%.1f</td></tr>", per_ul);
+  EXPECT_NE(html.find(cell), std::string::npos) << cell;
+
+  // The overview mosaic is an OME-TIFF image (2-D, pixel size) that tifffile opens.
+  const auto tf = polscan::testing::runCli(
+      PYTHON3, std::string(READ_OME_TIFF_PY) + " " + (dir / "mosaic.ome.tif").string());
+  ASSERT_EQ(tf.status, 0) << tf.output;
+  const auto j = nlohmann::json::parse(tf.output);
+  EXPECT_EQ(j["shape"].size(), 2u);
+  EXPECT_GT(j["pixel_um"].get<double>(), 0.4);
+
+  const CliResult h = runPolscan("history --history-db " + db.string() + " --since 2000-01-01");
+  EXPECT_NE(h.output.find("DEMO-1"), std::string::npos) << h.output;
+  EXPECT_NE(h.output.find("synovial-fluid"), std::string::npos) << h.output;
+  EXPECT_NE(h.output.find("tester"), std::string::npos) << h.output;
   fs::remove_all(dir);
 }
