@@ -4,35 +4,38 @@
 #include <algorithm>
 #include <optional>
 
-#include "io/stack_folder.hpp"
+#include "analysis/compensator_view.hpp"
+#include "io/stack_file.hpp"
 
 namespace polscan {
 
 namespace fs = std::filesystem;
 
 std::vector<fs::path> findStackFolders(const fs::path& dir) {
-  if (!fs::is_directory(dir)) {
-    throw StackFormatError(dir.string() + ": no such folder");
-  }
-  if (fs::exists(dir / "stack.json")) return {dir};
-  std::vector<fs::path> found;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_directory() && fs::exists(entry.path() / "stack.json")) {
-      found.push_back(entry.path());
-    }
-  }
-  std::sort(found.begin(), found.end());
-  if (found.empty()) {
-    throw StackFormatError(dir.string() + ": no stack.json here or in its sub-folders");
-  }
-  return found;
+  return findStacks(dir);
 }
 
 void ReportBuilder::addField(const Stack& stack) {
   std::optional<Stack> blank;
-  if (stack.blank) blank = readStackFolder(*stack.blank);
+  if (stack.blank) blank = readStack(*stack.blank);
   const analysis::FieldResult& result =
       analyzer_.analyze(stack, blank ? &*blank : nullptr, fields_, 1);
+  const StagePosition centre = stack.stage.value_or(StagePosition{});
+  const double w_um = result.map.retardance_nm.cols * result.map.pixel_um;
+  const double h_um = result.map.retardance_nm.rows * result.map.pixel_um;
+  field_rects_um_.emplace_back(centre.x_um - w_um / 2, centre.y_um - h_um / 2, w_um, h_um);
+  if (collect_images_) {
+    overview_.addField(result.map.intensity, result.map.pixel_um, centre);
+    if (!result.crystals.empty()) {
+      const cv::Mat view = analysis::compensatorView(result.map);
+      for (std::size_t i = 0; i < result.crystals.size(); ++i) {
+        const CrystalRecord& c = result.crystals[i];
+        crops_[{fields_, c.id}] =
+            cropCrystal(result.map, view, result.features[i].cx_px, result.features[i].cy_px,
+                        c.length_um, c.retardance_nm);
+      }
+    }
+  }
   std::vector<FieldCrystal> field;
   for (const CrystalRecord& c : result.crystals) {
     FieldCrystal fc{c, false, false};
@@ -50,12 +53,27 @@ Report ReportBuilder::report() const {
   Report r;
   r.sample = sample_;
   r.fields = fields_;
+  r.scanned_area_mm2 = unionArea(field_rects_um_) * 1e-6;
   for (const FieldCrystal& c : crystals_) {
     r.crystals.push_back(c.record);
     r.crystals.back().id = static_cast<int>(r.crystals.size());
     if (c.needs_review) r.needs_review.push_back(r.crystals.back().id);
   }
   return r;
+}
+
+}  // namespace polscan
+
+namespace polscan {
+
+Gallery ReportBuilder::gallery() const {
+  Gallery g;
+  for (std::size_t i = 0; i < crystals_.size(); ++i) {
+    const CrystalRecord& c = crystals_[i].record;  // field and id as seen in its field
+    const auto it = crops_.find({c.field, c.id});
+    if (it != crops_.end()) g[static_cast<int>(i + 1)] = it->second;  // ids as in report()
+  }
+  return g;
 }
 
 }  // namespace polscan

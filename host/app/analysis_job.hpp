@@ -2,17 +2,21 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "analysis/field_analysis.hpp"
 #include "common/stack.hpp"
+#include "io/crystal_gallery.hpp"
+#include "io/field_overview.hpp"
 #include "io/report.hpp"
 #include "scan/overlap_merge.hpp"
 
 namespace polscan {
 
-// Finds stack folders: dir itself if it holds stack.json, else its sub-folders that do (sorted).
+// Finds stacks: dir itself if it is an OME-TIFF file or holds stack.json, else the stack
+// folders and .ome.tif files inside it (sorted); see io/stack_file.hpp.
 std::vector<std::filesystem::path> findStackFolders(const std::filesystem::path& dir);
 
 // Analyses each stack (with its blank, if the stack names one), counts crystals on field
@@ -24,11 +28,22 @@ class ReportBuilder {
   Report report() const;
   std::size_t crystalCount() const { return crystals_.size(); }
 
+  // Keep crops of each crystal and an overview of the fields for the HTML report (costs a
+  // compensator view per field). Off by default.
+  void collectImages(bool on) { collect_images_ = on; }
+  // Crops by the crystal ids of report(); empty unless collectImages(true).
+  Gallery gallery() const;
+  const FieldOverview& overview() const { return overview_; }
+
  private:
   std::string sample_;
   analysis::FieldAnalyzer analyzer_;  // keeps its buffers between fields of one size
   int fields_ = 0;
   std::vector<FieldCrystal> crystals_;
+  std::vector<cv::Rect2d> field_rects_um_;  // footprint of each field on the slide
+  bool collect_images_ = false;
+  std::map<std::pair<int, int>, CrystalImages> crops_;  // (field, id within field) -> crops
+  FieldOverview overview_;
 };
 
 }  // namespace polscan

@@ -9,7 +9,7 @@
 #include "app/instrument_session.hpp"
 #include "app/stack_options.hpp"
 #include "calibration/instrument_calibration.hpp"
-#include "io/stack_folder.hpp"
+#include "io/stack_file.hpp"
 
 namespace polscan {
 
@@ -20,6 +20,7 @@ struct AcquireOptions {
   std::optional<double> x_um, y_um, z_um;
   std::string slide;
   std::string calibration;
+  std::string format;  // "folder" / "ome-tiff"; empty: by the --out name
 };
 }  // namespace
 
@@ -28,9 +29,15 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
   auto* cmd = app.add_subcommand(
       "acquire",
       "Acquire one stack of frames over equally spaced polarizer angles (0-180 deg) "
-      "and write it as a stack folder (stack.json + frame_NNN.png)");
+      "and write it as a stack folder (stack.json + frame_NNN.png) or an OME-TIFF file");
   opt->stack.addTo(*cmd);
-  cmd->add_option("--out", opt->out, "Output stack folder")->required();
+  cmd->add_option("--out", opt->out,
+                  "Output stack folder, or OME-TIFF file when the name ends in .ome.tif")
+      ->required();
+  cmd->add_option("--format", opt->format,
+                  "Output format: folder (stack.json + 16-bit PNGs) or ome-tiff (one file, one "
+                  "16-bit page per angle, OME-XML metadata); default: by the --out name")
+      ->check(CLI::IsMember({"folder", "ome-tiff"}));
   cmd->add_option("--x-um", opt->x_um, "Move the stage here first (slide x, micrometres)");
   cmd->add_option("--y-um", opt->y_um, "Move the stage here first (slide y, micrometres)");
   cmd->add_option("--z-um", opt->z_um, "Move the focus here first (micrometres)");
@@ -43,10 +50,15 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
                   "size is taken from it");
   cmd->callback([opt, &global] {
     // Check the destination before moving anything: a typo should not cost a stack.
+    const std::filesystem::path out = opt->out;
+    const StackFileFormat format =
+        opt->format.empty() ? stackFormatOf(out) : stackFormatFromName(opt->format);
+    const std::filesystem::path folder =
+        format == StackFileFormat::Folder ? out : std::filesystem::absolute(out).parent_path();
     std::error_code ec;
-    std::filesystem::create_directories(opt->out, ec);
+    std::filesystem::create_directories(folder, ec);
     if (ec) {
-      throw std::runtime_error("cannot create " + opt->out + ": " + ec.message());
+      throw std::runtime_error("cannot create " + folder.string() + ": " + ec.message());
     }
     // Read before moving anything: a bad calibration file should not cost a stack.
     std::optional<calibration::InstrumentCalibration> cal;
@@ -67,7 +79,14 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
       stack.blank = std::filesystem::absolute(cal->blankPath());
       if (cal->pixel_um) stack.pixel_um = *cal->pixel_um;
     }
-    writeStackFolder(stack, opt->out);
+    const wire::Info info = session.device().getInfo();
+    OmeInstrument instrument;
+    instrument.microscope = "polscan " + info.board();
+    instrument.serial_number = info.serial_number();
+    instrument.firmware_version = info.firmware_version();
+    instrument.camera = session.camera().describe();
+    instrument.sample = out.filename().string();
+    writeStack(stack, out, format, instrument);
     std::cout << "Wrote " << stack.frames.size() << " frames (" << stack.frames[0].cols << "x"
               << stack.frames[0].rows << " px, " << stack.pixel_um << " um/px) to " << opt->out
               << "\n";

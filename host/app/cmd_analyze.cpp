@@ -2,11 +2,13 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "app/analysis_job.hpp"
 #include "app/commands.hpp"
 #include "app/progress.hpp"
-#include "io/stack_folder.hpp"
+#include "app/report_outputs.hpp"
+#include "io/stack_file.hpp"
 
 namespace polscan {
 
@@ -17,6 +19,8 @@ struct AnalyzeOptions {
   std::string dir;
   std::string out;
   std::string sample;
+  std::string mosaic;
+  ReportOutputOptions outputs;
 };
 }  // namespace
 
@@ -24,15 +28,23 @@ void addAnalyzeCommand(CLI::App& app, GlobalOptions&) {
   auto opt = std::make_shared<AnalyzeOptions>();
   auto* cmd = app.add_subcommand(
       "analyze",
-      "Analyse a stack folder, or a folder of stack folders (one per field), and "
-      "write report.json next to it (or into --out)");
-  cmd->add_option("dir", opt->dir, "Stack folder, or a folder holding stack folders")->required();
+      "Analyse a stack (a stack folder or an .ome.tif file), or a folder of stacks (one per "
+      "field), and write report.json next to it (or into --out)");
+  cmd->add_option("dir", opt->dir,
+                  "Stack folder, OME-TIFF stack (.ome.tif), or a folder holding either")
+      ->required();
   cmd->add_option("--out", opt->out, "Folder for report.json (created; default: DIR)");
   cmd->add_option("--sample", opt->sample, "Sample name for the report (default: folder name)");
+  cmd->add_option("--mosaic", opt->mosaic,
+                  "Mosaic image of the slide (.ome.tif with pixel size and centre) to show in "
+                  "report.html with the crystals marked (default: an overview of the fields)");
+  opt->outputs.addTo(*cmd);
   cmd->callback([opt] {
     const fs::path dir = opt->dir;
     const auto folders = findStackFolders(dir);
-    const fs::path out = opt->out.empty() ? dir : fs::path(opt->out);
+    const fs::path out = !opt->out.empty()       ? fs::path(opt->out)
+                         : fs::is_directory(dir) ? dir
+                                                 : dir.parent_path();
     std::error_code ec;
     fs::create_directories(out, ec);
     if (ec || !fs::is_directory(out)) {
@@ -41,15 +53,20 @@ void addAnalyzeCommand(CLI::App& app, GlobalOptions&) {
     }
     ReportBuilder builder(opt->sample.empty() ? fs::absolute(dir).filename().string()
                                               : opt->sample);
+    // Read the mosaic first: a bad file should not cost the analysis time.
+    std::optional<MosaicImage> mosaic;
+    if (!opt->mosaic.empty()) mosaic = readOmeTiffMosaic(opt->mosaic);
+    builder.collectImages(opt->outputs.html);
     Progress progress("analyse", static_cast<int>(folders.size()));
     for (std::size_t i = 0; i < folders.size(); ++i) {
-      builder.addField(readStackFolder(folders[i]));
+      builder.addField(readStack(folders[i]));
       progress.update(static_cast<int>(i + 1), folders[i].filename().string());
     }
-    const Report report = builder.report();
+    Report report = builder.report();
     printReportTable(report, std::cout);
-    writeReport(report, out / "report.json");
-    std::cout << "Report written to " << (out / "report.json").string() << "\n";
+    const ReportOutputs written =
+        writeReportOutputs(report, builder, opt->outputs, out, dir, mosaic, "");
+    printReportOutputs(written, opt->outputs, std::cout);
   });
 }
 

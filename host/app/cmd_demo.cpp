@@ -12,6 +12,7 @@
 #include "app/commands.hpp"
 #include "app/instrument_session.hpp"
 #include "app/progress.hpp"
+#include "app/report_outputs.hpp"
 #include "app/stack_options.hpp"
 #include "hardware/twin/slide.hpp"
 #include "io/stack_folder.hpp"
@@ -24,6 +25,7 @@ namespace {
 struct DemoOptions {
   std::string out = "demo-out";
   StackOptions stack;
+  ReportOutputOptions outputs;
 };
 
 // Field centres on the built-in slide (slide micrometres), each 1024 x 768 px at 0.4 um/px.
@@ -58,9 +60,12 @@ void addDemoCommand(CLI::App& app, GlobalOptions& global) {
       "Scan the built-in virtual slide (CPPD and calcium oxalate crystals) through the "
       "firmware simulator: home, acquire a stack per field, analyse, and print and save "
       "the crystal report");
-  cmd->add_option("--out", opt->out, "Output folder (stacks, report.json, truth.json)")
+  cmd->add_option("--out", opt->out,
+                  "Output folder (stacks, report.json, crystals.csv, report.html, "
+                  "mosaic.ome.tif, truth.json)")
       ->capture_default_str();
   opt->stack.addTo(*cmd);
+  opt->outputs.addTo(*cmd);
   cmd->callback([opt, &global] {
     const fs::path out = opt->out;
     std::error_code ec;
@@ -80,6 +85,7 @@ void addDemoCommand(CLI::App& app, GlobalOptions& global) {
     const AcquisitionSettings s = opt->stack.settings();
     const twin::Slide& slide = session.virtualCamera().slide();
     ReportBuilder builder(slide.sample);
+    builder.collectImages(opt->outputs.html);
     Progress progress("scan", static_cast<int>(std::size(kDemoFields)));
     int k = 0;
     for (const auto& [x, y] : kDemoFields) {
@@ -98,15 +104,29 @@ void addDemoCommand(CLI::App& app, GlobalOptions& global) {
     session.device().setLed(0.0f);
 
     std::cout << "\n";
-    const Report report = builder.report();
+    Report report = builder.report();
+    report.chamber_depth_um = slide.chamber_depth_um;  // the virtual slide's chamber is known
+    ReportOutputOptions outputs = opt->outputs;
+    if (outputs.sample_type.empty()) {
+      if (slide.sample.rfind("synovial-fluid", 0) == 0) outputs.sample_type = "synovial-fluid";
+      if (slide.sample.rfind("urine", 0) == 0) outputs.sample_type = "urine";
+    }
     printReportTable(report, std::cout);
-    writeReport(report, out / "report.json");
+    if (!builder.overview().empty()) {
+      // The overview of the scanned fields, as an OME-TIFF mosaic other tools can open.
+      writeOmeTiffMosaic(builder.overview().mosaic(), out / "mosaic.ome.tif");
+    }
+    const ReportOutputs written =
+        writeReportOutputs(report, builder, outputs, out, out, std::nullopt,
+                           info.board() + " (firmware " + info.firmware_version() + ", serial " +
+                               info.serial_number() + "), " + session.camera().describe());
     {
       std::ofstream truth(out / "truth.json");
       truth << twin::groundTruthJson(slide).dump(2) << "\n";
     }
     printTruthComparison(slide, report, io.camera, std::cout);
-    std::cout << "\nReport written to " << (out / "report.json").string() << "\n";
+    std::cout << "\n";
+    printReportOutputs(written, outputs, std::cout);
   });
 }
 

@@ -21,5 +21,6 @@ void addEvalCommand(CLI::App& app, GlobalOptions& global);
 void addScanCommand(CLI::App& app, GlobalOptions& global);
 void addCameraCommands(CLI::App& app, GlobalOptions& global);
 void addCalibrateCommand(CLI::App& app, GlobalOptions& global);
+void addHistoryCommand(CLI::App& app, GlobalOptions& global);
 
 }  // namespace polscan

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   polscan::addScanCommand(app, global);
   polscan::addCameraCommands(app, global);
   polscan::addCalibrateCommand(app, global);
+  polscan::addHistoryCommand(app, global);
 
   auto logger = spdlog::stderr_color_mt("polscan");
   spdlog::set_default_logger(logger);

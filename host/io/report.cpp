@@ -1,6 +1,7 @@
 // Report serialisation and the terminal table.
 #include "io/report.hpp"
 
+#include <ctime>
 #include <fstream>
 #include <iomanip>
 #include <map>
@@ -22,6 +23,38 @@ std::map<CrystalClass, int> countByClass(const Report& r) {
   return counts;
 }
 }  // namespace
+
+const char* apatiteNote() {
+  return kApatiteNote;
+}
+
+std::vector<std::pair<CrystalClass, int>> countsByClass(const Report& report) {
+  const auto m = countByClass(report);
+  std::vector<std::pair<CrystalClass, int>> out;
+  for (CrystalClass c : kAllCrystalClasses) out.emplace_back(c, m.at(c));
+  return out;
+}
+
+std::optional<double> perMm2(const Report& report, int count) {
+  if (!(report.scanned_area_mm2 > 0)) return std::nullopt;
+  return count / report.scanned_area_mm2;
+}
+
+std::optional<double> perMicrolitre(const Report& report, int count) {
+  // 1 uL = 1 mm3: area (mm2) x depth (um / 1000).
+  const double volume_ul = report.scanned_area_mm2 * report.chamber_depth_um / 1000.0;
+  if (!(volume_ul > 0)) return std::nullopt;
+  return count / volume_ul;
+}
+
+std::string utcNowIso8601() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 json reportToJson(const Report& report) {
   json j;
@@ -49,6 +82,12 @@ json reportToJson(const Report& report) {
   }
   j["crystals"] = crystals;
   j["needs_review"] = report.needs_review;
+  if (!report.sample_id.empty()) j["sample_id"] = report.sample_id;
+  if (!report.sample_type.empty()) j["sample_type"] = report.sample_type;
+  if (!report.operator_name.empty()) j["operator"] = report.operator_name;
+  if (!report.date.empty()) j["date"] = report.date;
+  if (report.scanned_area_mm2 > 0) j["scanned_area_mm2"] = report.scanned_area_mm2;
+  if (report.chamber_depth_um > 0) j["chamber_depth_um"] = report.chamber_depth_um;
   j["notes"] = json::array({kApatiteNote});
   return j;
 }
@@ -79,6 +118,12 @@ Report reportFromJson(const json& j) {
     r.crystals.push_back(rec);
   }
   if (j.contains("needs_review")) r.needs_review = j["needs_review"].get<std::vector<int>>();
+  r.sample_id = j.value("sample_id", std::string());
+  r.sample_type = j.value("sample_type", std::string());
+  r.operator_name = j.value("operator", std::string());
+  r.date = j.value("date", std::string());
+  r.scanned_area_mm2 = j.value("scanned_area_mm2", 0.0);
+  r.chamber_depth_um = j.value("chamber_depth_um", 0.0);
   return r;
 }
 

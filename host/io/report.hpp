@@ -2,8 +2,10 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -17,7 +19,28 @@ struct Report {
   int fields = 0;
   std::vector<CrystalRecord> crystals;
   std::vector<int> needs_review;  // ids of crystals a person should look at
+  // Optional sample data (written to report.json only when set).
+  std::string sample_id;
+  std::string sample_type;        // "synovial-fluid" / "urine"
+  std::string operator_name;      // who ran the sample
+  std::string date;               // ISO 8601 UTC time of the analysis
+  double scanned_area_mm2 = 0.0;  // union of the fields' areas
+  double chamber_depth_um = 0.0;  // of the counting chamber / slide; 0: unknown
 };
+
+// The statement every report carries: apatite is not confirmed by polarized light.
+const char* apatiteNote();
+
+// Crystals per class, every class present (zeros included), in kAllCrystalClasses order.
+std::vector<std::pair<CrystalClass, int>> countsByClass(const Report& report);
+
+// Crystals of a class per mm2 of scanned area and per microlitre of sample (when the chamber
+// depth is known); nullopt when the area (or depth) is unknown.
+std::optional<double> perMm2(const Report& report, int count);
+std::optional<double> perMicrolitre(const Report& report, int count);
+
+// Current UTC time as ISO 8601 ("2026-11-27T08:05:00Z").
+std::string utcNowIso8601();
 
 // report.json: {"sample", "fields", "counts": {class: n} (every class, zeros included),
 // "crystals": [{"id", "class", "confidence", "x_um", "y_um", "length_um", "width_um",
