@@ -137,6 +137,7 @@ void Instrument::poll() {
     if (n == 0) break;
     link_.receive(buf, n, now_us);
   }
+  checkHostSilence(now_us);
   checkTimerFaults();
   drainTriggers();
   stepAcquisition();
@@ -290,6 +291,31 @@ void Instrument::checkTimerFaults() {
                  ? "trigger due while the camera was still exposing"
                  : "trigger records not collected in time");
   }
+}
+
+void Instrument::checkHostSilence(std::uint64_t now_us) {
+  const std::uint32_t heard = link_.stats().frames_received;
+  if (heard != frames_heard_) {
+    frames_heard_ = heard;
+    last_heard_us_ = now_us;
+    return;
+  }
+  if (config_.host_silence_timeout_ms == 0) return;
+  const bool active = anyAxisBusy() || acq_.active || led_level_ > 0.0f;
+  if (!active) {
+    last_heard_us_ = now_us;  // the clock starts when there is something to stop
+    return;
+  }
+  if (now_us - last_heard_us_ <
+      static_cast<std::uint64_t>(config_.host_silence_timeout_ms) * 1000u) {
+    return;
+  }
+  char msg[96];
+  Text(msg, sizeof(msg))
+      .add("no frame from the host for ")
+      .add(static_cast<std::int64_t>(config_.host_silence_timeout_ms))
+      .add(" ms: motors stopped, LED off");
+  shutdown(polscan_wire_FaultCode_FAULT_HOST_TIMEOUT, polscan_wire_Axis_AXIS_POLARIZER, msg);
 }
 
 // ---------------------------------------------------------------------------------------------

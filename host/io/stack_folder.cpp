@@ -1,6 +1,9 @@
 // Stack folder reader and writer: JSON metadata (nlohmann) and 16-bit images (OpenCV codecs).
 #include "io/stack_folder.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -18,6 +21,37 @@ std::string frameName(std::size_t i) {
   char name[32];
   std::snprintf(name, sizeof(name), "frame_%03zu.png", i);
   return name;
+}
+
+// Writes bytes to path through a temporary file renamed into place, so a full disk or a crash
+// never leaves a half-written file under the final name. Throws StackFormatError naming path and
+// the system's reason (ENOSPC "No space left on device", EFBIG "File too large", ...).
+[[noreturn]] void writeFailed(const fs::path& path, const fs::path& tmp, int err) {
+  std::error_code ignored;  // the tmp may not exist; the write error is what is reported
+  fs::remove(tmp, ignored);
+  throw StackFormatError("cannot write " + path.string() + ": " + std::strerror(err));
+}
+
+void writeWhole(const fs::path& path, const void* data, std::size_t n) {
+  const fs::path tmp = path.string() + ".tmp";
+  auto fail = [&](int err) { writeFailed(path, tmp, err); };
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) writeFailed(path, tmp, errno);
+  const std::size_t written = std::fwrite(data, 1, n, f);
+  const int write_err = errno;
+  if (written != n) {
+    std::fclose(f);
+    fail(write_err != 0 ? write_err : EIO);
+  }
+  if (std::fflush(f) != 0) {
+    const int err = errno;
+    std::fclose(f);
+    fail(err);
+  }
+  if (std::fclose(f) != 0) fail(errno);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) fail(ec.value());
 }
 
 template <typename T>
@@ -61,24 +95,17 @@ void writeStackFolder(const Stack& stack, const fs::path& dir) {
   for (std::size_t i = 0; i < stack.frames.size(); ++i) {
     const std::string name = frameName(i);
     frames.push_back(name);
-    // Write to a temporary name and rename, so a crash never leaves a half-written frame.
-    const fs::path tmp = dir / (name + ".tmp.png");
-    if (!cv::imwrite(tmp.string(), stack.frames[i])) {
-      throw StackFormatError("cannot write " + (dir / name).string());
+    // Encoded in memory, written with every error checked (an encoder writing to a full disk
+    // may report success), then renamed into place.
+    std::vector<std::uint8_t> png;
+    if (!cv::imencode(".png", stack.frames[i], png)) {
+      throw StackFormatError("cannot encode " + (dir / name).string() + " as PNG");
     }
-    fs::rename(tmp, dir / name, ec);
-    if (ec) throw StackFormatError("cannot write " + (dir / name).string() + ": " + ec.message());
+    writeWhole(dir / name, png.data(), png.size());
   }
   j["frames"] = frames;
-  const fs::path meta = dir / "stack.json";
-  const fs::path tmp = dir / "stack.json.tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump(2) << "\n";
-    if (!out) throw StackFormatError("cannot write " + meta.string());
-  }
-  fs::rename(tmp, meta, ec);
-  if (ec) throw StackFormatError("cannot write " + meta.string() + ": " + ec.message());
+  const std::string text = j.dump(2) + "\n";
+  writeWhole(dir / "stack.json", text.data(), text.size());
 }
 
 Stack readStackFolder(const fs::path& dir) {

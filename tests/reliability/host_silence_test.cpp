@@ -1,0 +1,76 @@
+// Firmware safety on the test bench (simulated mechanics, test-driven clock): a host that falls
+// silent stops the motors and darkens the LED; a host that keeps alive does not.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "bench.hpp"
+
+using namespace polscan::fw;
+using namespace polscan::fw::test;
+
+namespace {
+polscan_wire_HostMessage led(float level) {
+  auto m = makeCommand(polscan_wire_HostMessage_set_led_tag);
+  m.command.set_led.level = level;
+  return m;
+}
+polscan_wire_HostMessage moveX(double um) {
+  auto m = makeCommand(polscan_wire_HostMessage_move_tag);
+  m.command.move.axis = polscan_wire_Axis_AXIS_X;
+  m.command.move.target = um;
+  return m;
+}
+}  // namespace
+
+TEST(HostSilence, SilentHostStopsMotionAndTurnsTheLedOff) {
+  Bench b;
+  b.home(polscan_wire_Axis_AXIS_X);
+  ASSERT_EQ(b.call(led(0.5f)).status, polscan_wire_Status_STATUS_OK);
+  // 60 mm at 10 mm/s: still moving when the timeout (2 s) runs out.
+  ASSERT_EQ(b.call(moveX(60000.0)).status, polscan_wire_Status_STATUS_OK);
+  b.host_keepalive = false;
+  b.run(1'500'000);
+  EXPECT_TRUE(b.faults().empty()) << "tripped before the timeout";
+  EXPECT_TRUE(b.inst->axis(polscan_wire_Axis_AXIS_X).busy());
+  b.run(1'000'000);
+  const auto faults = b.faults();
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_EQ(faults[0].code, polscan_wire_FaultCode_FAULT_HOST_TIMEOUT);
+  EXPECT_NE(std::string(faults[0].message).find("no frame from the host for 2000 ms"),
+            std::string::npos)
+      << faults[0].message;
+  EXPECT_FALSE(b.inst->axis(polscan_wire_Axis_AXIS_X).busy());
+  EXPECT_FALSE(b.x.enabled());
+  EXPECT_EQ(b.led.level(), 0.0f);
+  // The host comes back: the status tells it what happened.
+  b.host_keepalive = true;
+  const auto s = b.status();
+  ASSERT_EQ(s.faults_count, 1u);
+  EXPECT_EQ(s.faults[0], polscan_wire_FaultCode_FAULT_HOST_TIMEOUT);
+  EXPECT_EQ(s.led_level, 0.0f);
+  EXPECT_FALSE(s.axes[1].moving);
+  EXPECT_FALSE(s.axes[1].homed);  // stopped without a ramp: must be homed again
+}
+
+TEST(HostSilence, SilentHostWithOnlyTheLedOnDarkensIt) {
+  Bench b;
+  ASSERT_EQ(b.call(led(0.8f)).status, polscan_wire_Status_STATUS_OK);
+  b.host_keepalive = false;
+  b.run(2'500'000);
+  ASSERT_EQ(b.faults().size(), 1u);
+  EXPECT_EQ(b.faults()[0].code, polscan_wire_FaultCode_FAULT_HOST_TIMEOUT);
+  EXPECT_EQ(b.led.level(), 0.0f);
+}
+
+TEST(HostSilence, KeepAlivesHoldOffTheTimeoutAndIdleSilenceIsHarmless) {
+  Bench b;
+  ASSERT_EQ(b.call(led(0.8f)).status, polscan_wire_Status_STATUS_OK);
+  b.run(5'000'000);  // keep-alives only, every 250 ms
+  EXPECT_TRUE(b.faults().empty());
+  EXPECT_EQ(b.led.level(), 0.8f);
+  ASSERT_EQ(b.call(led(0.0f)).status, polscan_wire_Status_STATUS_OK);
+  b.host_keepalive = false;
+  b.run(5'000'000);  // nothing moving, LED off: nothing to stop
+  EXPECT_TRUE(b.faults().empty());
+}
