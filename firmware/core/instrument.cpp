@@ -753,6 +753,9 @@ polscan_wire_Status Instrument::doSetLed(const polscan_wire_SetLed& cmd,
 }
 
 polscan_wire_Status Instrument::doGetStatus(polscan_wire_Reply& reply) {
+  // An axis the step timer stopped on a fault since the last pass must not read as an axis
+  // that simply finished its move: take the fault (safe state, Fault event) first.
+  checkTimerFaults();
   reply.which_result = polscan_wire_Reply_device_status_tag;
   polscan_wire_DeviceStatus& s = reply.result.device_status;
   s.axes_count = kAxisCount;

@@ -1,5 +1,5 @@
 // Firmware safety on the test bench (simulated mechanics, test-driven clock): a host that falls
-// silent stops the motors and darkens the LED; a host that keeps alive does not.
+// silent stops the motors and darkens the LED; a fault is never hidden behind an idle axis.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -73,4 +73,25 @@ TEST(HostSilence, KeepAlivesHoldOffTheTimeoutAndIdleSilenceIsHarmless) {
   b.host_keepalive = false;
   b.run(5'000'000);  // nothing moving, LED off: nothing to stop
   EXPECT_TRUE(b.faults().empty());
+}
+
+// Regression: a status read in the same main-loop pass in which the step timer stopped an axis on
+// its limit switch reported the axis idle and no fault, so the host took the move as done.
+TEST(FaultVisibility, AnAxisStoppedByAFaultNeverReadsAsAFinishedMove) {
+  Bench b;
+  b.home(polscan_wire_Axis_AXIS_X);
+  ASSERT_EQ(b.call(moveX(1000.0)).status, polscan_wire_Status_STATUS_OK);
+  b.runUntil([&] { return b.idle(); }, 5'000'000);
+  b.x.bump(-1700);  // pushed past its switch
+  ASSERT_EQ(b.call(moveX(500.0)).status, polscan_wire_Status_STATUS_OK);
+  // The very next status, as DeviceClient::move polls it.
+  const polscan_wire_DeviceStatus s = b.status();
+  if (!s.axes[polscan_wire_Axis_AXIS_X].moving) {
+    ASSERT_EQ(s.faults_count, 1u);
+    EXPECT_EQ(s.faults[0], polscan_wire_FaultCode_FAULT_LIMIT_SWITCH);
+  }
+  b.run(100000);
+  const polscan_wire_DeviceStatus later = b.status();
+  EXPECT_FALSE(later.axes[polscan_wire_Axis_AXIS_X].moving);
+  ASSERT_EQ(later.faults_count, 1u);
 }
