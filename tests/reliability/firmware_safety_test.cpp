@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "bench.hpp"
 
@@ -94,4 +95,32 @@ TEST(FaultVisibility, AnAxisStoppedByAFaultNeverReadsAsAFinishedMove) {
   const polscan_wire_DeviceStatus later = b.status();
   EXPECT_FALSE(later.axes[polscan_wire_Axis_AXIS_X].moving);
   ASSERT_EQ(later.faults_count, 1u);
+}
+
+// Regression (found by fuzz/firmware_commands_fuzz): an enum number outside the enum's values
+// (Home axis 102) was loaded as the C enum type, undefined behaviour before the range check.
+// Now each is refused as a bad request naming the field and its number, and nothing moves.
+TEST(CommandValidation, EnumNumbersOutsideTheirValuesAreBadRequests) {
+  Bench b;
+  struct Case {
+    std::vector<std::uint8_t> payload;  // HostMessage{protocol_version 1, request_id, command}
+    std::uint32_t id;
+    const char* message;
+  };
+  const Case cases[] = {
+      // home { axis: 102 }
+      {{0x08, 0x01, 0x10, 0x05, 0x5a, 0x02, 0x08, 0x66}, 5, "unknown axis 102"},
+      // move { axis: 7 target: 0 }
+      {{0x08, 0x01, 0x10, 0x06, 0x62, 0x02, 0x08, 0x07}, 6, "unknown axis 7"},
+      // acquire_stack { mode: 9 }
+      {{0x08, 0x01, 0x10, 0x07, 0x72, 0x02, 0x18, 0x09}, 7, "unknown acquisition mode 9"},
+  };
+  for (const Case& c : cases) {
+    b.sendRaw(c.payload.data(), c.payload.size());
+    const polscan_wire_Reply r = b.reply(c.id);
+    EXPECT_EQ(r.status, polscan_wire_Status_STATUS_BAD_REQUEST) << c.message;
+    EXPECT_STREQ(r.message, c.message);
+  }
+  EXPECT_TRUE(b.idle());
+  EXPECT_TRUE(b.faults().empty());
 }
