@@ -67,6 +67,12 @@ T field(const json& j, const char* key, const fs::path& file) {
   }
 }
 
+// An optional field: absent gives the fallback, present must have the right type.
+template <typename T>
+T optionalField(const json& j, const char* key, T fallback, const fs::path& file) {
+  return j.contains(key) ? field<T>(j, key, file) : fallback;
+}
+
 }  // namespace
 
 void writeStackFolder(const Stack& stack, const fs::path& dir) {
@@ -123,7 +129,7 @@ Stack readStackFolder(const fs::path& dir) {
   }
   Stack stack;
   stack.angles_deg = field<std::vector<double>>(j, "angles_deg", meta);
-  const auto train_name = j.value("optical_train", std::string("circular"));
+  const auto train_name = optionalField<std::string>(j, "optical_train", "circular", meta);
   const auto train = opticalTrainFromName(train_name);
   if (!train) {
     throw StackFormatError(meta.string() + ": unknown optical_train \"" + train_name +
@@ -138,12 +144,20 @@ Stack readStackFolder(const fs::path& dir) {
     throw StackFormatError(meta.string() + ": pixel_um must be > 0 (got " +
                            std::to_string(stack.pixel_um) + ")");
   }
-  stack.exposure_us = j.value("exposure_us", 0.0);
-  stack.bit_depth = j.value("bit_depth", 16);
+  stack.exposure_us = optionalField<double>(j, "exposure_us", 0.0, meta);
+  if (j.contains("bit_depth")) {
+    // Checked as a JSON integer first: a huge number converted to int is undefined behaviour.
+    const json& b = j["bit_depth"];
+    if (!b.is_number_integer() || b.get<std::int64_t>() < 1 || b.get<std::int64_t>() > 16) {
+      throw StackFormatError(meta.string() + ": bit_depth must be an integer 1..16 (got " +
+                             b.dump() + ")");
+    }
+    stack.bit_depth = b.get<int>();
+  }
   if (j.contains("stage_um")) {
     const json& s = j["stage_um"];
-    stack.stage =
-        StagePosition{field<double>(s, "x", meta), field<double>(s, "y", meta), s.value("z", 0.0)};
+    stack.stage = StagePosition{field<double>(s, "x", meta), field<double>(s, "y", meta),
+                                optionalField<double>(s, "z", 0.0, meta)};
   }
   if (j.contains("blank")) {
     fs::path blank = field<std::string>(j, "blank", meta);
