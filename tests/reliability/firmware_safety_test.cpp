@@ -124,3 +124,24 @@ TEST(CommandValidation, EnumNumbersOutsideTheirValuesAreBadRequests) {
   EXPECT_TRUE(b.idle());
   EXPECT_TRUE(b.faults().empty());
 }
+
+// The other half of host silence: the host still sends (keep-alives) but acknowledges nothing
+// the device sends (a cable that only works one way): 25 unanswered resends during a move.
+TEST(HostSilence, OneWayLinkDuringMotionIsAHostTimeout) {
+  Bench b;
+  b.home(polscan_wire_Axis_AXIS_X);
+  ASSERT_EQ(b.call(moveX(60000.0)).status, polscan_wire_Status_STATUS_OK);
+  b.deliver_to_host = false;
+  b.send(makeCommand(polscan_wire_HostMessage_get_status_tag));  // its reply is never acked
+  b.run(1'500'000);
+  b.deliver_to_host = true;
+  b.run(200'000);  // the events reach the host now: the outbox kept them
+  const auto all = b.faults();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].code, polscan_wire_FaultCode_FAULT_HOST_TIMEOUT);
+  EXPECT_NE(std::string(all[0].message).find("host link lost during motion"), std::string::npos)
+      << all[0].message;
+  EXPECT_FALSE(b.inst->axis(polscan_wire_Axis_AXIS_X).busy());
+  EXPECT_FALSE(b.x.enabled());
+  EXPECT_EQ(b.led.level(), 0.0f);
+}
