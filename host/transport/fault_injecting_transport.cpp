@@ -185,11 +185,16 @@ struct FaultInjectingTransport::Core : std::enable_shared_from_this<Core> {
   }
 
   void pullPlug() {
-    if (dead.exchange(true)) return;
-    unplugged = true;
+    {
+      // Under the write lock: a writer on another thread never meets a half-closed transport.
+      std::lock_guard lock(write_mutex);
+      if (dead.exchange(true)) return;
+      unplugged = true;
+      write_stall_timer.cancel();
+      inner->close();  // a pending inner read completes with an error
+    }
     injector->countUnplug();
     read_stall_timer.cancel();
-    inner->close();  // a pending inner read completes with an error
     finishRead(unpluggedError(), 0);
   }
 
@@ -315,9 +320,9 @@ void FaultInjectingTransport::write(std::span<const std::uint8_t> bytes) {
 
 void FaultInjectingTransport::close() {
   Core& c = *core_;
-  c.dead = true;
   {
     std::lock_guard lock(c.write_mutex);
+    c.dead = true;
     c.write_stall_timer.cancel();
   }
   // Timers and the inner transport belong to the io thread's objects; cancelling from here is
