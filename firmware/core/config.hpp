@@ -11,6 +11,11 @@ inline constexpr std::uint32_t kStepTimerHz = 20000;
 inline constexpr std::uint32_t kUsPerStepTick = 1000000 / kStepTimerHz;
 static_assert(1000000 % kStepTimerHz == 0, "tick length must be a whole number of microseconds");
 
+// Host silence: no frame at all (commands, acks, keep-alives) from the host for this long while
+// a motor turns or the LED is lit puts the instrument in its safe state (FAULT_HOST_TIMEOUT).
+// The host sends a keep-alive every 250 ms when it has nothing else to say.
+inline constexpr std::uint32_t kHostSilenceTimeoutMs = 2000;
+
 // ---- polarizer: 1.8 deg motor x 16 microsteps x 3:1 belt ----
 inline constexpr std::int32_t kPolStepsPerRev = 200 * 16 * 3;      // 9600
 inline constexpr double kPolDegPerStep = 360.0 / kPolStepsPerRev;  // 0.0375

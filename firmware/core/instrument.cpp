@@ -2,6 +2,8 @@
 #include "firmware/core/instrument.hpp"
 
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 
 #include "firmware/core/text.hpp"
 #include "pb_decode.h"
@@ -62,6 +64,40 @@ void copyString(char* dst, std::size_t cap, const char* src) {
 
 bool validAxis(polscan_wire_Axis a) {
   return a >= polscan_wire_Axis_AXIS_POLARIZER && a <= polscan_wire_Axis_AXIS_Z;
+}
+
+// nanopb stores a received enum's number as it came, in a field of the C enum type; a number
+// outside the enum's values must not be loaded as that type (undefined behaviour, and a compiler
+// may then drop the range check itself). Its bytes are read as the underlying integer instead.
+template <typename E>
+std::int64_t rawEnum(const E& field) {
+  std::underlying_type_t<E> v;
+  std::memcpy(&v, &field, sizeof(v));
+  return static_cast<std::int64_t>(v);
+}
+
+// The enum fields of a command, checked before any code reads them as enums. Returns the name of
+// the first field out of range (and its number), or nullptr.
+const char* badEnumField(const polscan_wire_HostMessage& m, std::int64_t& value) {
+  auto axisOk = [](std::int64_t a) {
+    return a >= polscan_wire_Axis_AXIS_POLARIZER && a <= polscan_wire_Axis_AXIS_Z;
+  };
+  switch (m.which_command) {
+    case polscan_wire_HostMessage_home_tag:
+      value = rawEnum(m.command.home.axis);
+      return axisOk(value) ? nullptr : "axis";
+    case polscan_wire_HostMessage_move_tag:
+      value = rawEnum(m.command.move.axis);
+      return axisOk(value) ? nullptr : "axis";
+    case polscan_wire_HostMessage_acquire_stack_tag:
+      value = rawEnum(m.command.acquire_stack.mode);
+      return value == polscan_wire_AcquisitionMode_ACQUISITION_MODE_FLY_BY ||
+                     value == polscan_wire_AcquisitionMode_ACQUISITION_MODE_STOP_AND_GO
+                 ? nullptr
+                 : "acquisition mode";
+    default:
+      return nullptr;
+  }
 }
 
 std::int32_t modRev(std::int32_t v) {
@@ -137,6 +173,7 @@ void Instrument::poll() {
     if (n == 0) break;
     link_.receive(buf, n, now_us);
   }
+  checkHostSilence(now_us);
   checkTimerFaults();
   drainTriggers();
   stepAcquisition();
@@ -292,6 +329,31 @@ void Instrument::checkTimerFaults() {
   }
 }
 
+void Instrument::checkHostSilence(std::uint64_t now_us) {
+  const std::uint32_t heard = link_.stats().frames_received;
+  if (heard != frames_heard_) {
+    frames_heard_ = heard;
+    last_heard_us_ = now_us;
+    return;
+  }
+  if (config_.host_silence_timeout_ms == 0) return;
+  const bool active = anyAxisBusy() || acq_.active || led_level_ > 0.0f;
+  if (!active) {
+    last_heard_us_ = now_us;  // the clock starts when there is something to stop
+    return;
+  }
+  if (now_us - last_heard_us_ <
+      static_cast<std::uint64_t>(config_.host_silence_timeout_ms) * 1000u) {
+    return;
+  }
+  char msg[96];
+  Text(msg, sizeof(msg))
+      .add("no frame from the host for ")
+      .add(static_cast<std::int64_t>(config_.host_silence_timeout_ms))
+      .add(" ms: motors stopped, LED off");
+  shutdown(polscan_wire_FaultCode_FAULT_HOST_TIMEOUT, polscan_wire_Axis_AXIS_POLARIZER, msg);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Safe state
 
@@ -354,8 +416,15 @@ void Instrument::onPayload(const std::uint8_t* data, std::size_t n) {
     emit(tx_);
     return;
   }
-  if (observer_ != nullptr) observer_->onCommand(rx_);
   reply.request_id = rx_.request_id;
+  std::int64_t bad_value = 0;
+  if (const char* bad = badEnumField(rx_, bad_value)) {
+    Text(reply.message, sizeof(reply.message)).add("unknown ").add(bad).add(" ").add(bad_value);
+    reply.status = polscan_wire_Status_STATUS_BAD_REQUEST;
+    emit(tx_);
+    return;
+  }
+  if (observer_ != nullptr) observer_->onCommand(rx_);
   const bool version_ok = rx_.protocol_version == kVersion;
   if (!version_ok && rx_.which_command != polscan_wire_HostMessage_get_info_tag) {
     status = polscan_wire_Status_STATUS_VERSION_MISMATCH;
@@ -733,6 +802,9 @@ polscan_wire_Status Instrument::doSetLed(const polscan_wire_SetLed& cmd,
 }
 
 polscan_wire_Status Instrument::doGetStatus(polscan_wire_Reply& reply) {
+  // An axis the step timer stopped on a fault since the last pass must not read as an axis
+  // that simply finished its move: take the fault (safe state, Fault event) first.
+  checkTimerFaults();
   reply.which_result = polscan_wire_Reply_device_status_tag;
   polscan_wire_DeviceStatus& s = reply.result.device_status;
   s.axes_count = kAxisCount;

@@ -20,6 +20,8 @@ struct InstrumentConfig {
   // Calibration: the polarizer angle assigned at the index sensor's rising edge.
   double index_offset_deg = config::kPolIndexOffsetDeg;
   std::uint8_t session_nonce = 1;  // first ReliableLink session (vary it per boot)
+  // Safe state after this long without a frame from the host while moving or lit; 0 = never.
+  std::uint32_t host_silence_timeout_ms = config::kHostSilenceTimeoutMs;
 };
 
 // Optional tap for ports that log (the sim's --verbose). Main-loop context only.
@@ -113,6 +115,7 @@ class Instrument final : private link::ByteSink, private link::PayloadHandler {
   void stepAcquisition();
   void finishAcquisition(polscan_wire_Status status);
   void checkTimerFaults();
+  void checkHostSilence(std::uint64_t now_us);
   void drainOutbox(std::uint64_t now_us);
   void updateTicks();
   std::uint64_t nowUs();
@@ -142,6 +145,8 @@ class Instrument final : private link::ByteSink, private link::PayloadHandler {
   float led_level_ = 0.0f;
   bool led_restore_pending_ = false;  // after a strobed stack, once the timer let go of the LED
   std::uint8_t link_resets_ = 0;
+  std::uint32_t frames_heard_ = 0;  // link frames received from the host, last seen count
+  std::uint64_t last_heard_us_ = 0;
   polscan_wire_FaultCode faults_[8] = {};
   std::size_t faults_count_ = 0;
   bool overflowed_ = false;

@@ -76,9 +76,11 @@ void StepperAxis::finish(std::uint32_t now_tick) {
 }
 
 void StepperAxis::raise(AxisFault fault, std::uint32_t now_tick) {
-  finish(now_tick);
+  // The fault is published before the axis reads as idle: a main loop that sees the axis
+  // stopped has therefore already seen the fault that stopped it.
   fault_ = fault;
   fault_seq_ = fault_seq_ + 1;
+  finish(now_tick);
 }
 
 bool StepperAxis::tick(std::uint32_t now_tick) {

@@ -66,15 +66,36 @@ Stack acquireStack(DeviceClient& device, Camera& camera, const AcquisitionSettin
   // Frames for every trigger should be on their way; collect them, and one more if it is
   // already there, so an extra frame is caught rather than left for the next stack.
   std::vector<Frame> frames;
+  bool timed_out = false;
   while (frames.size() < triggers.size()) {
     auto f = camera.waitFrame(settings.frame_timeout);
-    if (!f) break;
+    if (!f) {
+      timed_out = true;
+      break;
+    }
     frames.push_back(std::move(*f));
   }
   if (auto extra = camera.waitFrame(std::chrono::milliseconds(0))) {
     frames.push_back(std::move(*extra));
   }
-  std::vector<PairedFrame> paired = pairFrames(triggers, frames);
+  std::vector<PairedFrame> paired;
+  try {
+    paired = pairFrames(triggers, frames);
+  } catch (const PairingError& e) {
+    if (!timed_out) throw;
+    // A camera that stops delivering: name it, and leave the instrument dark and still.
+    std::ostringstream s;
+    s << camera.describe() << ": frame timeout, " << frames.size() << " of " << triggers.size()
+      << " frames within " << settings.frame_timeout.count() << " ms each (stack " << stack_id
+      << "): " << e.what();
+    try {
+      device.abort();
+      device.setLed(0.0f);
+    } catch (const DeviceError& safe) {
+      s << "; putting " << device.describe() << " in its safe state failed too: " << safe.what();
+    }
+    throw CameraError(s.str());
+  }
 
   Stack stack;
   stack.train = settings.train;

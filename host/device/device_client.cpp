@@ -10,6 +10,9 @@ namespace polscan {
 
 namespace {
 constexpr auto kPollPeriod = std::chrono::milliseconds(5);
+// The firmware stops motion and turns the LED off after 2 s without a frame from the host
+// (FAULT_HOST_TIMEOUT); an idle host says it is alive well within that.
+constexpr auto kKeepAlivePeriod = std::chrono::milliseconds(250);
 
 const char* axisName(wire::Axis axis) {
   switch (axis) {
@@ -146,9 +149,16 @@ void DeviceClient::schedulePoll() {
     std::uint32_t retransmits = 0;
     {
       std::lock_guard lock(link_mutex_);
-      link_->poll(nowUs());
+      const std::uint64_t now = nowUs();
+      link_->poll(now);
       lost = link_->lost();
       retransmits = link_->stats().retransmits;
+      const auto period_us = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(kKeepAlivePeriod).count());
+      if (now - last_keepalive_us_ >= period_us) {
+        last_keepalive_us_ = now;
+        link_->keepAlive();
+      }
     }
     if (lost) {
       fail("link to " + description_ + " lost: no acknowledgement after " +

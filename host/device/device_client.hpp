@@ -119,6 +119,7 @@ class DeviceClient {
   Handler handler_;
   std::unique_ptr<link::ReliableLink> link_;  // guarded by link_mutex_
   mutable std::mutex link_mutex_;
+  std::uint64_t last_keepalive_us_ = 0;  // guarded by link_mutex_
   boost::asio::steady_timer poll_timer_;
   std::array<std::uint8_t, 4096> read_buf_{};
   std::uint64_t generation_ = 0;  // transport generation; changed only while the io thread is down

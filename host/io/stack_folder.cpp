@@ -1,6 +1,9 @@
 // Stack folder reader and writer: JSON metadata (nlohmann) and 16-bit images (OpenCV codecs).
 #include "io/stack_folder.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -20,6 +23,37 @@ std::string frameName(std::size_t i) {
   return name;
 }
 
+// Writes bytes to path through a temporary file renamed into place, so a full disk or a crash
+// never leaves a half-written file under the final name. Throws StackFormatError naming path and
+// the system's reason (ENOSPC "No space left on device", EFBIG "File too large", ...).
+[[noreturn]] void writeFailed(const fs::path& path, const fs::path& tmp, int err) {
+  std::error_code ignored;  // the tmp may not exist; the write error is what is reported
+  fs::remove(tmp, ignored);
+  throw StackFormatError("cannot write " + path.string() + ": " + std::strerror(err));
+}
+
+void writeWhole(const fs::path& path, const void* data, std::size_t n) {
+  const fs::path tmp = path.string() + ".tmp";
+  auto fail = [&](int err) { writeFailed(path, tmp, err); };
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) writeFailed(path, tmp, errno);
+  const std::size_t written = std::fwrite(data, 1, n, f);
+  const int write_err = errno;
+  if (written != n) {
+    std::fclose(f);
+    fail(write_err != 0 ? write_err : EIO);
+  }
+  if (std::fflush(f) != 0) {
+    const int err = errno;
+    std::fclose(f);
+    fail(err);
+  }
+  if (std::fclose(f) != 0) fail(errno);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) fail(ec.value());
+}
+
 template <typename T>
 T field(const json& j, const char* key, const fs::path& file) {
   if (!j.contains(key)) {
@@ -31,6 +65,12 @@ T field(const json& j, const char* key, const fs::path& file) {
     throw StackFormatError(file.string() + ": field \"" + key + "\" has the wrong type (" +
                            e.what() + ")");
   }
+}
+
+// An optional field: absent gives the fallback, present must have the right type.
+template <typename T>
+T optionalField(const json& j, const char* key, T fallback, const fs::path& file) {
+  return j.contains(key) ? field<T>(j, key, file) : fallback;
 }
 
 }  // namespace
@@ -61,24 +101,17 @@ void writeStackFolder(const Stack& stack, const fs::path& dir) {
   for (std::size_t i = 0; i < stack.frames.size(); ++i) {
     const std::string name = frameName(i);
     frames.push_back(name);
-    // Write to a temporary name and rename, so a crash never leaves a half-written frame.
-    const fs::path tmp = dir / (name + ".tmp.png");
-    if (!cv::imwrite(tmp.string(), stack.frames[i])) {
-      throw StackFormatError("cannot write " + (dir / name).string());
+    // Encoded in memory, written with every error checked (an encoder writing to a full disk
+    // may report success), then renamed into place.
+    std::vector<std::uint8_t> png;
+    if (!cv::imencode(".png", stack.frames[i], png)) {
+      throw StackFormatError("cannot encode " + (dir / name).string() + " as PNG");
     }
-    fs::rename(tmp, dir / name, ec);
-    if (ec) throw StackFormatError("cannot write " + (dir / name).string() + ": " + ec.message());
+    writeWhole(dir / name, png.data(), png.size());
   }
   j["frames"] = frames;
-  const fs::path meta = dir / "stack.json";
-  const fs::path tmp = dir / "stack.json.tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump(2) << "\n";
-    if (!out) throw StackFormatError("cannot write " + meta.string());
-  }
-  fs::rename(tmp, meta, ec);
-  if (ec) throw StackFormatError("cannot write " + meta.string() + ": " + ec.message());
+  const std::string text = j.dump(2) + "\n";
+  writeWhole(dir / "stack.json", text.data(), text.size());
 }
 
 Stack readStackFolder(const fs::path& dir) {
@@ -96,7 +129,7 @@ Stack readStackFolder(const fs::path& dir) {
   }
   Stack stack;
   stack.angles_deg = field<std::vector<double>>(j, "angles_deg", meta);
-  const auto train_name = j.value("optical_train", std::string("circular"));
+  const auto train_name = optionalField<std::string>(j, "optical_train", "circular", meta);
   const auto train = opticalTrainFromName(train_name);
   if (!train) {
     throw StackFormatError(meta.string() + ": unknown optical_train \"" + train_name +
@@ -111,12 +144,20 @@ Stack readStackFolder(const fs::path& dir) {
     throw StackFormatError(meta.string() + ": pixel_um must be > 0 (got " +
                            std::to_string(stack.pixel_um) + ")");
   }
-  stack.exposure_us = j.value("exposure_us", 0.0);
-  stack.bit_depth = j.value("bit_depth", 16);
+  stack.exposure_us = optionalField<double>(j, "exposure_us", 0.0, meta);
+  if (j.contains("bit_depth")) {
+    // Checked as a JSON integer first: a huge number converted to int is undefined behaviour.
+    const json& b = j["bit_depth"];
+    if (!b.is_number_integer() || b.get<std::int64_t>() < 1 || b.get<std::int64_t>() > 16) {
+      throw StackFormatError(meta.string() + ": bit_depth must be an integer 1..16 (got " +
+                             b.dump() + ")");
+    }
+    stack.bit_depth = b.get<int>();
+  }
   if (j.contains("stage_um")) {
     const json& s = j["stage_um"];
-    stack.stage =
-        StagePosition{field<double>(s, "x", meta), field<double>(s, "y", meta), s.value("z", 0.0)};
+    stack.stage = StagePosition{field<double>(s, "x", meta), field<double>(s, "y", meta),
+                                optionalField<double>(s, "z", 0.0, meta)};
   }
   if (j.contains("blank")) {
     fs::path blank = field<std::string>(j, "blank", meta);

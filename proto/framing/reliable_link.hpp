@@ -64,6 +64,10 @@ class ReliableLink {
   // Retransmits overdue frames. Call every few milliseconds.
   void poll(std::uint64_t now_us);
 
+  // Sends an ack-only frame: tells a peer that watches for silence (the firmware's host-silence
+  // timeout) that this end is alive, without consuming a sequence number.
+  void keepAlive() { sendAck(); }
+
   // Forgets everything in flight and starts a new session (nonce: any value other than the
   // current one; 0 is skipped) with the next frame sent.
   void reset(std::uint8_t session);

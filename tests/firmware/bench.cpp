@@ -51,6 +51,8 @@ void Bench::pump() {
   }
   wire.tx.clear();
   host.poll(clock.us);
+  // As DeviceClient does: an idle host says it is alive, so the host-silence timeout stays quiet.
+  if (host_keepalive && clock.us % 250000 == 0) host.keepAlive();
 }
 
 void Bench::run(std::uint64_t us) {

@@ -102,6 +102,7 @@ class Bench : private link::ByteSink, private link::PayloadHandler {
   link::ReliableLink host;
 
   bool deliver_to_host = true;  // false: the device's bytes are lost (host stops acking)
+  bool host_keepalive = true;   // false: the host sends nothing unless the test does
   std::vector<polscan_wire_DeviceMessage> received;
   std::vector<StepEvent> pol_steps;
   std::vector<StepEvent> x_steps;

@@ -25,6 +25,16 @@ void onSignal(int) {
   g_stop = 1;
 }
 
+// Mechanical faults a test injects at a moment of its choosing (kill -USR1 / -USR2 PID).
+volatile sig_atomic_t g_usr1 = 0;
+volatile sig_atomic_t g_usr2 = 0;
+void onUsr1(int) {
+  g_usr1 = 1;
+}
+void onUsr2(int) {
+  g_usr2 = 1;
+}
+
 std::uint64_t monotonicUs() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -109,18 +119,26 @@ void logTransport(const char* what) {
 }
 
 void usage(std::FILE* out) {
-  std::fprintf(out,
-               "usage: polscan-fwsim [options]\n"
-               "Simulated polscan firmware: serves the framed protobuf link on a pty (printed as\n"
-               "'polscan-fwsim: pty /dev/pts/N') and optionally on 127.0.0.1 TCP.\n"
-               "  --port P              also listen on 127.0.0.1:P (0 = any free port; printed as\n"
-               "                        'polscan-fwsim: tcp 127.0.0.1:P'); one host at a time\n"
-               "  --index-offset-deg D  mechanical angle of the polarizer index edge (default 0)\n"
-               "  --no-index            the index never appears (homing fails after 2 turns)\n"
-               "  --start-angle-deg D   mechanical polarizer angle at start-up (default 123.4)\n"
-               "  --serial SN           serial number reported by GetInfo (default SIM-0001)\n"
-               "  --verbose             log every command, event and connection to stderr\n"
-               "  --help                this text\n");
+  std::fprintf(
+      out,
+      "usage: polscan-fwsim [options]\n"
+      "Simulated polscan firmware: serves the framed protobuf link on a pty (printed as\n"
+      "'polscan-fwsim: pty /dev/pts/N') and optionally on 127.0.0.1 TCP.\n"
+      "  --port P              also listen on 127.0.0.1:P (0 = any free port; printed as\n"
+      "                        'polscan-fwsim: tcp 127.0.0.1:P'); one host at a time\n"
+      "  --index-offset-deg D  mechanical angle of the polarizer index edge (default 0)\n"
+      "  --no-index            the index never appears (homing fails after 2 turns)\n"
+      "  --start-angle-deg D   mechanical polarizer angle at start-up (default 123.4)\n"
+      "  --serial SN           serial number reported by GetInfo (default SIM-0001)\n"
+      "  --motion-speedup K    mechanics and step timer run K times faster than real time\n"
+      "                        (1..50, default 1); the link and its timeouts stay real.\n"
+      "                        For fault tests only: trigger timestamps are K times off\n"
+      "  --usr1-slip-polarizer STEPS  on SIGUSR1 the polarizer rotor slips STEPS microsteps\n"
+      "                        without a pulse (lost steps; 9600 = one turn)\n"
+      "  --usr2-push-x STEPS   on SIGUSR2 the X stage is pushed STEPS microsteps without a\n"
+      "                        pulse (negative: towards its limit switch; 1 step = 0.625 um)\n"
+      "  --verbose             log every command, event and connection to stderr\n"
+      "  --help                this text\n");
 }
 
 bool parseDouble(const char* s, double& out) {
@@ -139,6 +157,9 @@ int main(int argc, char** argv) {
   bool verbose = false;
   std::string serial = "SIM-0001";
   long port = -1;
+  long speedup = 1;
+  long slip_polarizer = 0;
+  long push_x = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -159,6 +180,18 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "polscan-fwsim: bad --start-angle-deg '%s'\n", argv[i]);
         return 2;
       }
+    } else if ((a == "--motion-speedup" || a == "--usr1-slip-polarizer" || a == "--usr2-push-x") &&
+               has_value) {
+      char* end = nullptr;
+      const long v = std::strtol(argv[++i], &end, 10);
+      const bool ok = *end != '\0' ? false : a != "--motion-speedup" || (v >= 1 && v <= 50);
+      if (!ok) {
+        std::fprintf(stderr, "polscan-fwsim: bad %s '%s'\n", a.c_str(), argv[i]);
+        return 2;
+      }
+      (a == "--motion-speedup"        ? speedup
+       : a == "--usr1-slip-polarizer" ? slip_polarizer
+                                      : push_x) = v;
     } else if (a == "--serial" && has_value) {
       serial = argv[++i];
     } else if (a == "--port" && has_value) {
@@ -181,6 +214,14 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  struct sigaction su1 {};
+  su1.sa_handler = onUsr1;
+  sigemptyset(&su1.sa_mask);
+  sigaction(SIGUSR1, &su1, nullptr);
+  struct sigaction su2 {};
+  su2.sa_handler = onUsr2;
+  sigemptyset(&su2.sa_mask);
+  sigaction(SIGUSR2, &su2, nullptr);
 
   sim::SimTransport transport;
   if (verbose) transport.log = logTransport;
@@ -228,8 +269,20 @@ int main(int argc, char** argv) {
   std::uint64_t ticks_done = 0;
   while (g_stop == 0) {
     const std::uint64_t now = clock.now();
-    const std::uint64_t due = now / config::kUsPerStepTick;
-    std::uint64_t budget = config::kStepTimerHz;  // at most 1 s of catch-up per pass
+    if (g_usr1 != 0) {
+      g_usr1 = 0;
+      pol.bump(static_cast<std::int32_t>(slip_polarizer));
+      if (verbose)
+        std::fprintf(stderr, "polscan-fwsim: polarizer slipped %ld steps\n", slip_polarizer);
+    }
+    if (g_usr2 != 0) {
+      g_usr2 = 0;
+      x.bump(static_cast<std::int32_t>(push_x));
+      if (verbose) std::fprintf(stderr, "polscan-fwsim: X stage pushed %ld steps\n", push_x);
+    }
+    const std::uint64_t due = now * static_cast<std::uint64_t>(speedup) / config::kUsPerStepTick;
+    // At most 1 s of (sped-up) catch-up per pass.
+    std::uint64_t budget = config::kStepTimerHz * static_cast<std::uint64_t>(speedup);
     while (ticks_done < due && budget-- > 0) {
       instrument.onStepTimer();
       ++ticks_done;
