@@ -1,16 +1,19 @@
-// ReplayCamera: reads the stack folder once, then serves its frames in order.
+// ReplayCamera: reads the stack folder or OME-TIFF file once, then serves its frames in order.
 #include "camera/replay_camera.hpp"
 
-#include "io/stack_folder.hpp"
+#include "io/ome_tiff.hpp"
+#include "io/stack_file.hpp"
 
 namespace polscan {
 
 ReplayCamera::ReplayCamera(const std::filesystem::path& stack_dir) : dir_(stack_dir) {
-  if (!std::filesystem::is_directory(stack_dir)) {
-    throw CameraError("replay camera: " + stack_dir.string() + ": no such stack folder");
+  if (!std::filesystem::is_directory(stack_dir) &&
+      !(isOmeTiffPath(stack_dir) && std::filesystem::is_regular_file(stack_dir))) {
+    throw CameraError("replay camera: " + stack_dir.string() +
+                      ": no such stack folder or OME-TIFF file");
   }
   try {
-    stack_ = readStackFolder(stack_dir);
+    stack_ = readStack(stack_dir);
   } catch (const StackFormatError& e) {
     throw CameraError(std::string("replay camera: ") + e.what());
   }

@@ -1,4 +1,5 @@
-// ReplayCamera: a recorded stack folder played back as a camera, so a recorded session re-runs.
+// ReplayCamera: a recorded stack (folder or OME-TIFF file) played back as a camera, so a recorded
+// session re-runs.
 #pragma once
 
 #include <filesystem>
@@ -13,7 +14,7 @@ namespace polscan {
 // naming the folder, never a silent wrap to the first frame.
 class ReplayCamera final : public Camera {
  public:
-  // Throws CameraError when the folder is missing or is not a readable stack folder.
+  // Throws CameraError when the folder / .ome.tif file is missing or not a readable stack.
   explicit ReplayCamera(const std::filesystem::path& stack_dir);
 
   std::string describe() const override;

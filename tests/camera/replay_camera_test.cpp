@@ -7,6 +7,7 @@
 #include "acquisition/software_timed_stack.hpp"
 #include "camera/camera_address.hpp"
 #include "camera/replay_camera.hpp"
+#include "io/ome_tiff.hpp"
 #include "io/stack_folder.hpp"
 #include "tests/camera/camera_test_frames.hpp"
 
@@ -56,6 +57,29 @@ TEST(ReplayCamera, PlaysBackEveryFrameInOrderWithItsAngle) {
   cam.arm(10000);  // rewinds
   EXPECT_DOUBLE_EQ(*cam.grabFresh(std::chrono::milliseconds(100)).recorded_angle_deg, 0.0);
   fs::remove_all(dir);
+}
+
+TEST(ReplayCamera, AnOmeTiffRecordingPlaysBackLikeAFolder) {
+  const std::vector<double> angles{0, 60, 120};
+  const fs::path file =
+      fs::temp_directory_path() / ("polscan_replay_" + std::to_string(::getpid()) + ".ome.tif");
+  Stack s;
+  s.frames = camtest::twinFrames(angles);
+  s.angles_deg = angles;
+  s.pixel_um = 0.4;
+  s.bit_depth = 12;
+  writeOmeTiffStack(s, file);
+  ReplayCamera cam(file);
+  EXPECT_EQ(cam.format().bit_depth, 12);
+  EXPECT_DOUBLE_EQ(cam.format().pixel_um, 0.4);
+  cam.arm(10000);
+  for (std::size_t i = 0; i < angles.size(); ++i) {
+    const Frame f = cam.grabFresh(std::chrono::milliseconds(100));
+    ASSERT_TRUE(f.recorded_angle_deg.has_value());
+    EXPECT_NEAR(*f.recorded_angle_deg, angles[i], 1e-9);
+    EXPECT_EQ(cv::norm(f.image, s.frames[i], cv::NORM_INF), 0.0) << "frame " << i;
+  }
+  fs::remove(file);
 }
 
 TEST(ReplayCamera, ARecordedSessionReRunsThroughTheSoftwareTimedPath) {
