@@ -23,6 +23,8 @@ fi
 
 jobs="$(nproc)"
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  # Optimised, no debug info: -g costs about a quarter of the compile time on CI's 2 cores.
+  cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG"
 fi
 cmake --build "$build" --parallel "$jobs"
