@@ -12,6 +12,19 @@
 
 namespace polscan {
 
+void takeCameraFormat(Stack& stack, const Camera& camera) {
+  const CameraFormat fmt = camera.format();
+  if (fmt.pixel_um > 0) {
+    stack.pixel_um = fmt.pixel_um;
+  } else {
+    spdlog::warn(
+        "{} does not know its pixel size: the stack says {} um/px; calibrate it "
+        "(`polscan calibrate` with a stage move) and acquire with --calibration",
+        camera.describe(), stack.pixel_um);
+  }
+  stack.bit_depth = fmt.bit_depth;
+}
+
 namespace {
 double axisDifferenceDeg(double a, double b) {
   double d = std::fmod(std::abs(a - b), 180.0);
@@ -51,16 +64,7 @@ Stack acquireStackSoftwareTimed(const PolarizerMove& move, Camera& camera,
     stack.angles_deg.push_back(measured);
     stack.frames.push_back(std::move(f.image));
   }
-  const CameraFormat fmt = camera.format();
-  if (fmt.pixel_um > 0) {
-    stack.pixel_um = fmt.pixel_um;
-  } else {
-    spdlog::warn(
-        "{} does not know its pixel size: the stack says {} um/px; calibrate it "
-        "(`polscan calibrate` with a stage move) and acquire with --calibration",
-        camera.describe(), stack.pixel_um);
-  }
-  stack.bit_depth = fmt.bit_depth;
+  takeCameraFormat(stack, camera);
   spdlog::debug("software-timed stack: {} frames from {}", stack.frames.size(), camera.describe());
   return stack;
 }

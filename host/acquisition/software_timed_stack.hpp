@@ -30,4 +30,8 @@ Stack acquireStackSoftwareTimed(const PolarizerMove& move, Camera& camera,
 Stack acquireStackSoftwareTimed(DeviceClient& device, Camera& camera,
                                 const AcquisitionSettings& settings);
 
+// Copies the camera's pixel size (warning when it does not know it) and bit depth into a stack;
+// shared by the triggered and the software-timed stack paths.
+void takeCameraFormat(Stack& stack, const Camera& camera);
+
 }  // namespace polscan

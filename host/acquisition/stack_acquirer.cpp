@@ -100,16 +100,7 @@ Stack acquireStack(DeviceClient& device, Camera& camera, const AcquisitionSettin
   Stack stack;
   stack.train = settings.train;
   stack.wavelengths_nm = settings.wavelengths_nm;
-  const CameraFormat fmt = camera.format();
-  if (fmt.pixel_um > 0) {
-    stack.pixel_um = fmt.pixel_um;
-  } else {
-    spdlog::warn(
-        "{} does not know its pixel size: the stack says {} um/px; calibrate it "
-        "(`polscan calibrate` with a stage move) and acquire with --calibration",
-        camera.describe(), stack.pixel_um);
-  }
-  stack.bit_depth = fmt.bit_depth;
+  takeCameraFormat(stack, camera);
   stack.exposure_us = settings.request.exposure_us;
   const auto& first = paired.front().trigger.trigger;
   stack.stage = StagePosition{first.stage_x_um(), first.stage_y_um(), first.stage_z_um()};
