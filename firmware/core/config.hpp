@@ -61,6 +61,12 @@ inline constexpr double kFlyByMinSpeedDegS = 1.0;
 inline constexpr double kStrobeMaxDeg = 0.5;
 // Extra run-up/run-out beyond the acceleration distance (steps) so every trigger is at cruise.
 inline constexpr std::int32_t kFlyByRunMarginSteps = 32;
+// Continuous fly-by: the first trigger of a stack on the spinning polarizer is at least this far
+// ahead (time at the spin speed, at least kFlyByRunMarginSteps), so the step timer has taken
+// the armed schedule before the polarizer gets there even when the main loop runs late.
+inline constexpr double kSpinLeadS = 0.010;
+// A spin is a forward move this long (about 17 hours at the top speed); Abort ends it.
+inline constexpr std::int32_t kSpinSteps = 1 << 30;
 
 // ---- buffers (no heap: fixed at build time) ----
 // A port short of RAM may shrink these at build time (the STM32F405 image: 4096 and 64, to stay

@@ -377,6 +377,7 @@ void Instrument::shutdown(polscan_wire_FaultCode code, polscan_wire_Axis axis,
     axes_[i].halt(forget);
   }
   schedule_.disarm();
+  spin_sps_ = 0;
   board_.led.setLevel(0.0f);
   led_level_ = 0.0f;
   led_restore_pending_ = false;
@@ -483,9 +484,12 @@ polscan_wire_Status Instrument::doGetInfo(polscan_wire_Reply& reply) {
   copyString(info.board, sizeof(info.board), config_.board);
   copyString(info.serial_number, sizeof(info.serial_number), config_.serial_number);
   info.capabilities =
-      polscan_wire_Capability_CAPABILITY_FLY_BY | polscan_wire_Capability_CAPABILITY_STOP_AND_GO |
-      polscan_wire_Capability_CAPABILITY_XY_STAGE | polscan_wire_Capability_CAPABILITY_Z_FOCUS |
-      polscan_wire_Capability_CAPABILITY_LED_STROBE;
+      polscan_wire_Capability_CAPABILITY_STOP_AND_GO | polscan_wire_Capability_CAPABILITY_XY_STAGE |
+      polscan_wire_Capability_CAPABILITY_Z_FOCUS | polscan_wire_Capability_CAPABILITY_LED_STROBE;
+  if (config_.fly_by) {
+    info.capabilities |= polscan_wire_Capability_CAPABILITY_FLY_BY |
+                         polscan_wire_Capability_CAPABILITY_CONTINUOUS_FLY_BY;
+  }
   info.limits_count = kAxisCount;
   for (std::size_t i = 0; i < kAxisCount; ++i) {
     const AxisConfig& c = axes_[i].config();
@@ -600,8 +604,18 @@ polscan_wire_Status Instrument::doAcquire(const polscan_wire_AcquireStack& cmd,
                                           std::uint32_t stack_id, polscan_wire_Reply& reply) {
   using namespace config;
   Text text(reply.message, sizeof(reply.message));
-  const polscan_wire_Status allowed = motionAllowed(polscan_wire_Axis_AXIS_POLARIZER, reply);
-  if (allowed != polscan_wire_Status_STATUS_OK) return allowed;
+  const bool fly_by = cmd.mode == polscan_wire_AcquisitionMode_ACQUISITION_MODE_FLY_BY;
+  const bool continuous = fly_by && cmd.continuous;
+  // A continuous stack may start on the polarizer still spinning from the previous one.
+  const bool on_spin = continuous && spinning() && !acq_.active && !faulted();
+  if (!on_spin) {
+    const polscan_wire_Status allowed = motionAllowed(polscan_wire_Axis_AXIS_POLARIZER, reply);
+    if (allowed != polscan_wire_Status_STATUS_OK) return allowed;
+  }
+  if (fly_by && !config_.fly_by) {
+    text.add("fly-by is not available on this instrument: use stop-and-go");
+    return polscan_wire_Status_STATUS_BAD_REQUEST;
+  }
   const std::uint32_t n = cmd.angles_deg_count;
   if (n == 0 || n > kMaxAngles) {
     text.add("need 1..").add(static_cast<std::int64_t>(kMaxAngles)).add(" angles");
@@ -631,7 +645,10 @@ polscan_wire_Status Instrument::doAcquire(const polscan_wire_AcquireStack& cmd,
       return polscan_wire_Status_STATUS_BAD_REQUEST;
     }
   }
-  const bool fly_by = cmd.mode == polscan_wire_AcquisitionMode_ACQUISITION_MODE_FLY_BY;
+  if (continuous && st[n - 1] - st[0] >= kPolStepsPerRev / 2) {
+    text.add("continuous fly-by: the angles must lie within one half turn (180 deg)");
+    return polscan_wire_Status_STATUS_BAD_REQUEST;
+  }
   const double exposure_s = cmd.exposure_us * 1e-6;
   const auto exposure_ticks = static_cast<std::uint32_t>(
       (static_cast<std::uint64_t>(cmd.exposure_us) + kUsPerStepTick - 1) / kUsPerStepTick);
@@ -651,6 +668,10 @@ polscan_wire_Status Instrument::doAcquire(const polscan_wire_AcquireStack& cmd,
     std::int32_t gap = kPolStepsPerRev;
     for (std::uint32_t i = 1; i < n; ++i) {
       if (st[i] - st[i - 1] < gap) gap = st[i] - st[i - 1];
+    }
+    // Continuous: the last angle is followed by the first one half a turn later.
+    if (continuous && n > 1 && st[0] + kPolStepsPerRev / 2 - st[n - 1] < gap) {
+      gap = st[0] + kPolStepsPerRev / 2 - st[n - 1];
     }
     const double gap_deg = gap * kPolDegPerStep;
     double speed = cmd.speed_deg_s;
@@ -683,12 +704,21 @@ polscan_wire_Status Instrument::doAcquire(const polscan_wire_AcquireStack& cmd,
           .add(" deg/s is shorter than the exposure");
       return polscan_wire_Status_STATUS_BAD_REQUEST;
     }
+    if (on_spin && sps != spin_sps_) {
+      text.add("polarizer spinning at ")
+          .add(spin_sps_ * kPolDegPerStep, 2)
+          .add(" deg/s, stack asks ")
+          .add(sps * kPolDegPerStep, 2)
+          .add(": Abort first");
+      return polscan_wire_Status_STATUS_BUSY;
+    }
     // Run-up: the ramp's length plus a margin, so the first angle is crossed at cruise speed.
     const double ramp = static_cast<double>(sps) * sps / (2.0 * pc.accel_sps2);
     const auto run_up = static_cast<std::int32_t>(std::ceil(ramp)) + kFlyByRunMarginSteps;
     const std::int32_t start = nearestPolarizerSteps(modRev(st[0] - run_up));
     for (std::uint32_t i = 0; i < n; ++i) next.steps[i] = modRev(st[i]);
     next.speed_sps = sps;
+    next.continuous = continuous;
     // The LED is lit while the polarizer turns kStrobeMaxDeg (at least one tick, at most the
     // exposure): the frame's angular smear stays within it whatever the speed.
     const double strobe_ticks =
@@ -696,8 +726,24 @@ polscan_wire_Status Instrument::doAcquire(const polscan_wire_AcquireStack& cmd,
     next.strobe_ticks = static_cast<std::uint32_t>(
         strobe_ticks < 1.0 ? 1.0 : (strobe_ticks > exposure_ticks ? exposure_ticks : strobe_ticks));
     next.run_length = run_up + (st[n - 1] - st[0]) + run_up;
-    next.phase = AcqPhase::PreMove;
-    axes_[0].startMove(start, 0);
+    if (continuous) {
+      // No back-up and no ramp on a spinning polarizer: the next crossings of the angles. From
+      // rest the spin starts here and the first trigger waits for the end of its ramp.
+      auto lead = static_cast<std::int32_t>(sps * kSpinLeadS);
+      if (lead < kFlyByRunMarginSteps) lead = kFlyByRunMarginSteps;
+      if (!on_spin) {
+        lead = run_up;
+        axes_[0].startMove(axes_[0].position() + kSpinSteps, sps);
+        spin_sps_ = sps;
+      }
+      planContinuous(st, n, lead, next);
+      next.phase = AcqPhase::Spin;
+      schedule_.armFlyBy(next.steps, n, exposure_ticks, next.strobe, next.strobe_level,
+                         next.strobe_ticks);
+    } else {
+      next.phase = AcqPhase::PreMove;
+      axes_[0].startMove(start, 0);
+    }
   } else {
     const std::uint32_t settle_ms = cmd.settle_ms != 0 ? cmd.settle_ms : kDefaultSettleMs;
     next.settle_ticks =
@@ -711,6 +757,31 @@ polscan_wire_Status Instrument::doAcquire(const polscan_wire_AcquireStack& cmd,
   reply.which_result = polscan_wire_Reply_frames_scheduled_tag;
   reply.result.frames_scheduled = n;
   return polscan_wire_Status_STATUS_OK;
+}
+
+void Instrument::planContinuous(const std::int32_t* st, std::uint32_t n, std::int32_t lead,
+                                Acquisition& next) const {
+  constexpr std::int32_t half = config::kPolStepsPerRev / 2;
+  auto modHalf = [](std::int32_t v) { return ((v % half) + half) % half; };
+  const std::int32_t q = axes_[0].position() + lead;
+  std::uint32_t k = 0;
+  std::int32_t best = half;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::int32_t d = modHalf(st[i] - q);
+    if (d < best) {
+      best = d;
+      k = i;
+    }
+  }
+  // Firing order k, k+1, ..., n-1, 0, ..., k-1: each the next forward crossing of its angle or
+  // of the angle + 180 deg, all within one half turn after the first.
+  std::int32_t target = q + best;
+  for (std::uint32_t j = 0; j < n; ++j) {
+    const std::uint32_t i = (k + j) % n;
+    if (j > 0) target += modHalf(st[i] - st[(k + j - 1) % n]);
+    next.steps[j] = modRev(target);
+    next.angles[j] = polarizerAngle(target);
+  }
 }
 
 void Instrument::startSagMove() {
@@ -760,6 +831,25 @@ void Instrument::stepAcquisition() {
       } else {
         startSagMove();
       }
+      return;
+    }
+    case AcqPhase::Spin:
+      if (!schedule_.pending()) {
+        drainTriggers();  // sets last_fire_tick
+        acq_.phase = AcqPhase::SpinExposure;
+        return;
+      }
+      if (pol.busy()) return;
+      schedule_.disarm();
+      drainTriggers();
+      shutdown(polscan_wire_FaultCode_FAULT_TRIGGER_OVERRUN, polscan_wire_Axis_AXIS_POLARIZER,
+               "polarizer stopped spinning before every angle was crossed");
+      return;
+    case AcqPhase::SpinExposure: {
+      // StackDone once the last frame is exposed; the polarizer keeps turning for the next stack.
+      const auto waited = static_cast<std::int32_t>(ticks_ - acq_.last_fire_tick);
+      if (waited < static_cast<std::int32_t>(acq_.exposure_ticks)) return;
+      finishAcquisition(polscan_wire_Status_STATUS_OK);
       return;
     }
     case AcqPhase::Stopping:
@@ -827,6 +917,7 @@ polscan_wire_Status Instrument::doGetStatus(polscan_wire_Reply& reply) {
 
 polscan_wire_Status Instrument::doAbort(polscan_wire_Reply& reply) {
   (void)reply;
+  spin_sps_ = 0;
   if (acq_.active) {
     schedule_.disarm();
     acq_.phase = AcqPhase::Stopping;

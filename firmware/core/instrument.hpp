@@ -22,6 +22,9 @@ struct InstrumentConfig {
   std::uint8_t session_nonce = 1;  // first ReliableLink session (vary it per boot)
   // Safe state after this long without a frame from the host while moving or lit; 0 = never.
   std::uint32_t host_silence_timeout_ms = config::kHostSilenceTimeoutMs;
+  // False: fly-by stacks are refused (an instrument whose camera trigger cannot follow a turning
+  // polarizer; the sim's --no-fly-by). Stop-and-go still works.
+  bool fly_by = true;
 };
 
 // Optional tap for ports that log (the sim's --verbose). Main-loop context only.
@@ -66,16 +69,19 @@ class Instrument final : private link::ByteSink, private link::PayloadHandler {
 
  private:
   enum class AcqPhase : std::uint8_t {
-    PreMove,      // fly-by: back up to the run-up start
-    Run,          // fly-by: continuous rotation through every angle
-    SagMove,      // stop-and-go: move to the next angle
-    SagWaitFire,  // stop-and-go: standing, trigger armed after settling
-    SagExposure,  // stop-and-go: camera exposing
-    Stopping,     // Abort: ramping down
+    PreMove,       // fly-by: back up to the run-up start
+    Run,           // fly-by: continuous rotation through every angle
+    SagMove,       // stop-and-go: move to the next angle
+    SagWaitFire,   // stop-and-go: standing, trigger armed after settling
+    SagExposure,   // stop-and-go: camera exposing
+    Spin,          // continuous fly-by: triggers armed on the spinning polarizer
+    SpinExposure,  // continuous fly-by: last frame exposing, polarizer keeps turning
+    Stopping,      // Abort: ramping down
   };
   struct Acquisition {
     bool active = false;
     bool fly_by = true;
+    bool continuous = false;
     std::uint32_t stack_id = 0;
     std::uint32_t count = 0;
     double angles[config::kMaxAngles] = {};
@@ -121,6 +127,11 @@ class Instrument final : private link::ByteSink, private link::PayloadHandler {
   std::uint64_t nowUs();
   std::uint64_t tickToUs(std::uint32_t tick) const;
   bool anyAxisBusy() const;
+  bool spinning() const { return spin_sps_ != 0 && axes_[0].busy(); }
+  // Continuous fly-by: fills next.steps/angles in firing order from the next crossings of the
+  // angles (modulo a half turn) at least lead steps ahead of the polarizer.
+  void planContinuous(const std::int32_t* st, std::uint32_t n, std::int32_t lead,
+                      Acquisition& next) const;
   double polarizerAngle(std::int32_t steps) const;
   std::int32_t nearestPolarizerSteps(std::int32_t target_in_turn) const;
   std::int32_t forwardPolarizerSteps(std::int32_t target_in_turn) const;
@@ -142,6 +153,7 @@ class Instrument final : private link::ByteSink, private link::PayloadHandler {
   std::uint32_t trigger_faults_seen_ = 0;
 
   Acquisition acq_;
+  std::uint32_t spin_sps_ = 0;  // continuous fly-by: the polarizer's spin speed; 0 = none
   float led_level_ = 0.0f;
   bool led_restore_pending_ = false;  // after a strobed stack, once the timer let go of the LED
   std::uint8_t link_resets_ = 0;

@@ -10,6 +10,7 @@ InstrumentConfig benchConfig(const BenchOptions& o) {
   c.serial_number = "T-1";
   c.index_offset_deg = o.index_offset_deg;
   c.session_nonce = 0x31;
+  c.fly_by = o.fly_by;
   return c;
 }
 }  // namespace

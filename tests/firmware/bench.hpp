@@ -52,6 +52,7 @@ struct BenchOptions {
   std::int32_t x_start = 1600;
   std::int32_t y_start = 1600;
   std::int32_t z_start = 500;
+  bool fly_by = true;  // InstrumentConfig::fly_by
 };
 
 class Bench : private link::ByteSink, private link::PayloadHandler {

@@ -137,6 +137,8 @@ void usage(std::FILE* out) {
       "                        without a pulse (lost steps; 9600 = one turn)\n"
       "  --usr2-push-x STEPS   on SIGUSR2 the X stage is pushed STEPS microsteps without a\n"
       "                        pulse (negative: towards its limit switch; 1 step = 0.625 um)\n"
+      "  --no-fly-by           an instrument without fly-by: fly-by stacks are refused\n"
+      "                        (BAD_REQUEST), stop-and-go works (host fallback tests)\n"
       "  --verbose             log every command, event and connection to stderr\n"
       "  --help                this text\n");
 }
@@ -154,6 +156,7 @@ int main(int argc, char** argv) {
   double index_offset = 0.0;
   double start_angle = 123.4;
   bool index_present = true;
+  bool fly_by = true;
   bool verbose = false;
   std::string serial = "SIM-0001";
   long port = -1;
@@ -168,6 +171,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--no-index") {
       index_present = false;
+    } else if (a == "--no-fly-by") {
+      fly_by = false;
     } else if (a == "--verbose" || a == "-v") {
       verbose = true;
     } else if (a == "--index-offset-deg" && has_value) {
@@ -252,6 +257,7 @@ int main(int argc, char** argv) {
   cfg.board = "sim";
   cfg.serial_number = serial.c_str();
   cfg.index_offset_deg = index_offset;
+  cfg.fly_by = fly_by;
   // A fresh nonce per run tells a connected host that the device restarted.
   const auto nonce =
       static_cast<std::uint8_t>((monotonicUs() ^ static_cast<unsigned>(getpid())) & 0xFF);
