@@ -1,6 +1,8 @@
 // acquireStack: collects triggers and frames until both are complete, then pairs them.
 #include "acquisition/stack_acquirer.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 
@@ -16,6 +18,24 @@ std::vector<double> equallySpacedAngles(int n) {
   for (int i = 0; i < n; ++i) angles.push_back(180.0 * i / n);
   return angles;
 }
+
+std::optional<double> pacedFlyBySpeedDegS(const std::vector<double>& angles_deg,
+                                          std::optional<double> frame_period_s) {
+  if (!frame_period_s || !(*frame_period_s > 0.0) || angles_deg.size() < 2) return std::nullopt;
+  std::vector<double> a;
+  for (double v : angles_deg) a.push_back(std::fmod(std::fmod(v, 180.0) + 180.0, 180.0));
+  std::sort(a.begin(), a.end());
+  double gap = a.front() + 180.0 - a.back();
+  for (std::size_t i = 1; i < a.size(); ++i) gap = std::min(gap, a[i] - a[i - 1]);
+  if (!(gap > 0.0)) return std::nullopt;
+  return gap / (1.02 * *frame_period_s);
+}
+
+namespace {
+double halfTurn(double deg) {
+  return std::fmod(std::fmod(deg, 180.0) + 180.0, 180.0);
+}
+}  // namespace
 
 Stack acquireStack(DeviceClient& device, Camera& camera, const AcquisitionSettings& settings) {
   const std::size_t n = settings.request.angles_deg.size();
@@ -38,13 +58,21 @@ Stack acquireStack(DeviceClient& device, Camera& camera, const AcquisitionSettin
   bool done = false;
   const auto deadline = std::chrono::steady_clock::now() + settings.frame_timeout * (n + 1);
   while (!done) {
+    if (settings.cancel != nullptr && settings.cancel->load()) {
+      // Stop the polarizer (and a continuous spin) now; the StackDone(ABORTED) that follows is
+      // dropped with the queue by the next stack.
+      device.abort();
+      throw AcquisitionCancelled("stack " + std::to_string(stack_id) + " stopped after " +
+                                 std::to_string(triggers.size()) + " of " + std::to_string(n) +
+                                 " triggers: its frames are discarded");
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       std::ostringstream s;
       s << "stack " << stack_id << " did not finish: " << triggers.size() << " of " << n
         << " triggers arrived from " << device.describe();
       throw LinkError(s.str());
     }
-    auto ev = device.nextEvent(std::chrono::milliseconds(200));
+    auto ev = device.nextEvent(std::chrono::milliseconds(50));
     if (!ev) continue;
     if (auto* t = std::get_if<TriggerEvent>(&*ev)) {
       if (t->trigger.stack_id() == stack_id) triggers.push_back(*t);
@@ -104,8 +132,25 @@ Stack acquireStack(DeviceClient& device, Camera& camera, const AcquisitionSettin
   stack.exposure_us = settings.request.exposure_us;
   const auto& first = paired.front().trigger.trigger;
   stack.stage = StagePosition{first.stage_x_um(), first.stage_y_um(), first.stage_z_um()};
+  const bool continuous =
+      settings.request.continuous && settings.request.mode == wire::ACQUISITION_MODE_FLY_BY;
+  if (continuous) {
+    std::stable_sort(paired.begin(), paired.end(), [](const PairedFrame& a, const PairedFrame& b) {
+      return halfTurn(a.trigger.trigger.commanded_angle_deg()) <
+             halfTurn(b.trigger.trigger.commanded_angle_deg());
+    });
+  }
   for (auto& p : paired) {
-    stack.angles_deg.push_back(p.trigger.trigger.measured_angle_deg());
+    const double measured = p.trigger.trigger.measured_angle_deg();
+    // A polarizer at theta + 180 deg is the same polarizer: keep the stack's angles in [0, 180)
+    // (a measured angle a hair below 0 deg stays just below 0, not at 179.96).
+    double angle = measured;
+    if (continuous) {
+      angle = measured - (p.trigger.trigger.commanded_angle_deg() -
+                          halfTurn(p.trigger.trigger.commanded_angle_deg()));
+      if (angle >= 360.0 - 1.0) angle -= 360.0;
+    }
+    stack.angles_deg.push_back(angle);
     stack.frames.push_back(std::move(p.frame.image));
   }
   spdlog::debug("stack {}: {} frames paired", stack_id, stack.frames.size());

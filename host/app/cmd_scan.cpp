@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Set by SIGINT: the scan ends after the tile in progress. Lock-free, so safe in a handler.
+// Set by SIGINT: the scan stops at once (a stack in progress is aborted and its tile discarded).
+// Lock-free, so safe in a handler.
 std::atomic<bool> g_stop{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 
@@ -43,6 +44,7 @@ struct ScanCliOptions {
   double focus_z_um = 0.0;
   std::string slide;
   bool save_stacks = false;
+  bool no_continuous = false;
 };
 
 // Homes what is not homed (a restarted instrument after a reconnect) and lights the LED.
@@ -62,6 +64,10 @@ void printOutcome(const ScanOutcome& o, const fs::path& out) {
             << " mm^2 x chamber depth = " << std::setprecision(5) << o.volume_ul
             << " uL; autofocus runs " << o.autofocus_runs << ", link recoveries "
             << o.link_recoveries << "\n";
+  if (o.fallbacks > 0) {
+    std::cout << o.fallbacks << " tile(s) retaken stop-and-go after a failed fly-by stack "
+              << "(scan.json: tiles[].fallback)\n";
+  }
   std::map<CrystalClass, int> counts;
   for (const auto& c : o.report.crystals) ++counts[c.cls];
   for (const auto& [cls, n] : counts) {
@@ -85,8 +91,9 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
       "scan",
       "Scan a region of the slide tile by tile: fly-by stack per tile, analysis while the next "
       "tile is acquired, crystals on overlaps counted once, counts per uL, a mosaic with crystal "
-      "marks. A checkpoint after every tile: Ctrl-C stops after the current tile and "
-      "`--resume DIR` continues an interrupted scan");
+      "marks. A checkpoint after every tile: Ctrl-C stops at once (the tile in progress is "
+      "discarded) and `--resume DIR` continues an interrupted scan. A failed fly-by stack is "
+      "retaken stop-and-go");
   cmd->add_option("--out", opt->out,
                   "Scan folder: scan.json (checkpoint), report.json, mosaic.png, tiles/")
       ->capture_default_str();
@@ -126,6 +133,9 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--slide", opt->slide,
                   "Virtual camera's slide (slide.json from `polscan slide make`); default: the "
                   "built-in demo slide");
+  cmd->add_flag("--no-continuous", opt->no_continuous,
+                "Fly-by: stop the polarizer after every stack (back-up, ramp and run-out per "
+                "tile) instead of keeping it turning between tiles");
   cmd->add_flag("--save-stacks", opt->save_stacks,
                 "Also keep every tile's stack folder under stacks/ (about 12 MB per tile)");
 
@@ -179,6 +189,7 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
 
     ScanOptions so;
     so.save_stacks = opt->save_stacks;
+    so.continuous = !opt->no_continuous;
     ScanRunner runner(
         {session.device(), session.camera(), [&session] { prepareInstrument(session); }}, out, so);
     g_stop.store(false);
@@ -210,7 +221,12 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
       throw;
     }
     ::sigaction(SIGINT, &previous, nullptr);
-    if (g_stop.load()) std::cout << "\nStopped by Ctrl-C after the tile in progress.\n";
+    if (g_stop.load()) {
+      std::cout << "\nStopped by Ctrl-C"
+                << (outcome.stopped_mid_tile ? ": the tile in progress was discarded (taken again "
+                                               "on --resume).\n"
+                                             : " between tiles.\n");
+    }
     printOutcome(outcome, out);
   });
 }

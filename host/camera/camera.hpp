@@ -50,6 +50,10 @@ class Camera {
   virtual std::optional<Frame> waitFrame(std::chrono::milliseconds timeout) = 0;
 
   virtual Triggering triggering() const { return Triggering::Hardware; }
+  // Shortest time from one frame's start to the next one's at the current settings (seconds),
+  // where the camera knows it; a fly-by stack paced to it never triggers faster than the camera
+  // can follow. nullopt: unknown (the firmware then paces from the exposure alone).
+  virtual std::optional<double> framePeriodS() const { return std::nullopt; }
   // Software-timed cameras: the first frame whose exposure started after this call. Frames the
   // driver buffered before it are dropped, so a frame is never paired with an earlier angle.
   // Throws CameraError when nothing fresh arrives within timeout.

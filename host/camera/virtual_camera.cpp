@@ -13,6 +13,11 @@ CameraFormat VirtualCamera::format() const {
                       o.bit_depth, config_.pixel_um};
 }
 
+std::optional<double> VirtualCamera::framePeriodS() const {
+  if (!(config_.frame_rate_hz > 0.0)) return std::nullopt;
+  return 1.0 / config_.frame_rate_hz;
+}
+
 void VirtualCamera::arm(std::uint32_t exposure_us) {
   std::lock_guard lock(mutex_);
   pulses_.clear();

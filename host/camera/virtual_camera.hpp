@@ -17,6 +17,9 @@ struct VirtualCameraConfig {
   int width = 1024;
   int height = 768;
   double pixel_um = 0.4;
+  // The camera's frame rate (frames/s): what framePeriodS() reports, as a real camera's
+  // AcquisitionFrameRate would. Triggers are not refused faster than it.
+  double frame_rate_hz = 30.0;
   // Faults a real camera can have and a test cannot produce with hardware here.
   int drop_frame = -1;   // the n-th trigger (0-based, counted since arm) yields no frame
   int extra_frame = -1;  // the n-th trigger yields two frames
@@ -32,6 +35,7 @@ class VirtualCamera final : public Camera {
   std::string describe() const override { return "virtual camera (" + slide_.sample + ")"; }
   CameraFormat format() const override;
   void arm(std::uint32_t exposure_us) override;
+  std::optional<double> framePeriodS() const override;
   std::optional<Frame> waitFrame(std::chrono::milliseconds timeout) override;
 
   // The trigger input: called on the device's io thread; rendering happens in waitFrame().

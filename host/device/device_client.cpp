@@ -377,6 +377,7 @@ std::uint32_t DeviceClient::acquireStack(const StackRequest& request, std::uint3
   a->set_speed_deg_s(request.speed_deg_s);
   a->set_settle_ms(request.settle_ms);
   a->set_strobe_led(request.strobe_led);
+  a->set_continuous(request.continuous);
   const wire::Reply r = checked(std::move(m), "AcquireStack", timeout_);
   if (frames != nullptr) *frames = r.frames_scheduled();
   return r.request_id();

@@ -34,6 +34,10 @@ struct StackRequest {
   double speed_deg_s = 0.0;  // 0: the firmware picks it from the exposure
   std::uint32_t settle_ms = 0;
   bool strobe_led = false;
+  // Fly-by: the polarizer keeps turning after the stack; the next continuous stack at the same
+  // speed fires at the next crossings of its angles modulo 180 deg (no back-up, no ramp). Frames
+  // come in firing order. Stop the spin with abort() before other polarizer motion.
+  bool continuous = false;
 };
 
 class DeviceClient {

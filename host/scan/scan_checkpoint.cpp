@@ -65,6 +65,7 @@ json checkpointToJson(const ScanCheckpoint& c) {
                      {"crystals", cj["crystals"]},
                      {"needs_review", cj["needs_review"]},
                      {"touching_border", border}});
+    if (!t.fallback.empty()) tiles.back()["fallback"] = t.fallback;
   }
   j["tiles"] = tiles;
   j["complete"] = c.complete;
@@ -110,6 +111,7 @@ ScanCheckpoint checkpointFromJson(const json& j) {
       tr.index = t.at("index");
       tr.z_um = t.at("z_um");
       tr.focus_metric = t.at("focus_metric");
+      tr.fallback = t.value("fallback", std::string());
       const Report rep = reportFromJson({{"sample", ""},
                                          {"fields", 1},
                                          {"crystals", t.at("crystals")},

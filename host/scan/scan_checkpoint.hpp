@@ -38,6 +38,8 @@ struct TileResult {
   double z_um = 0.0;
   double focus_metric = 0.0;
   std::vector<FieldCrystal> crystals;  // record.field == index
+  // Why the tile was retaken stop-and-go after its fly-by stack failed; empty: it was not.
+  std::string fallback;
 };
 
 struct ScanCheckpoint {

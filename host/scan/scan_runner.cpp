@@ -5,10 +5,12 @@
 #include <cmath>
 #include <cstdio>
 #include <future>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include "acquisition/frame_pairing.hpp"
 #include "acquisition/stack_acquirer.hpp"
 #include "io/stack_folder.hpp"
 #include "scan/mosaic.hpp"
@@ -39,6 +41,9 @@ ScanRunner::ScanRunner(ScanInstrument instrument, fs::path out, ScanOptions opti
 
 StageTravel ScanRunner::travel() {
   const wire::Info info = inst_.device.getInfo();
+  for (const auto& l : info.limits()) {
+    if (l.axis() == wire::AXIS_POLARIZER) polarizer_max_deg_s_ = l.max_speed();
+  }
   return {axisTravel(info, wire::AXIS_X, "X"), axisTravel(info, wire::AXIS_Y, "Y")};
 }
 
@@ -55,6 +60,7 @@ auto ScanRunner::withRecovery(F&& f) -> decltype(f()) {
                    inst_.device.describe(), attempt + 1, options_.link_retries);
       inst_.device.reconnect(options_.reconnect_wait);
       inst_.prepare();
+      spinning_ = true;  // unknown after a reconnect: stop it before stop-and-go to be sure
       at_.reset();
       z_now_ = -1.0;
       ++recoveries_;
@@ -73,18 +79,90 @@ void ScanRunner::moveTo(const ScanPlan& plan, const Tile& tile, double z_um) {
   }
 }
 
-Stack ScanRunner::acquireOnce(const ScanCheckpoint& cp) {
+double ScanRunner::flyBySpeed(const std::vector<double>& angles) {
+  const auto period = inst_.camera.framePeriodS();
+  const std::optional<double> paced = pacedFlyBySpeedDegS(angles, period);
+  if (!paced) return 0.0;  // unknown frame period: the firmware paces from the exposure
+  if (polarizer_max_deg_s_ > 0.0 && *paced > polarizer_max_deg_s_) {
+    if (!warned_pace_) {
+      spdlog::warn(
+          "{} runs at {:.1f} ms per frame: pacing fly-by needs {:.0f} deg/s, the "
+          "polarizer turns at most {:.0f} deg/s",
+          inst_.camera.describe(), *period * 1e3, *paced, polarizer_max_deg_s_);
+      warned_pace_ = true;
+    }
+    return polarizer_max_deg_s_;
+  }
+  return *paced;
+}
+
+void ScanRunner::stopSpin() {
+  if (!spinning_) return;
+  inst_.device.abort();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    const wire::DeviceStatus s = inst_.device.getStatus();
+    bool turning = s.acquiring();
+    for (const auto& a : s.axes())
+      turning = turning || (a.axis() == wire::AXIS_POLARIZER && a.moving());
+    if (!turning) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw DeviceError(wire::STATUS_BUSY,
+                        inst_.device.describe() + ": the polarizer still turns 5 s after Abort");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  spinning_ = false;
+}
+
+Stack ScanRunner::acquireOnce(const ScanCheckpoint& cp, bool fly_by) {
   const ScanAcquisition& a = cp.acquisition;
   AcquisitionSettings s;
   s.request.angles_deg = equallySpacedAngles(a.angles);
   s.request.exposure_us = a.exposure_us;
-  s.request.mode =
-      a.mode == "stop-and-go" ? wire::ACQUISITION_MODE_STOP_AND_GO : wire::ACQUISITION_MODE_FLY_BY;
-  s.request.strobe_led = a.strobe;
+  s.cancel = stop_;
+  if (fly_by) {
+    s.request.mode = wire::ACQUISITION_MODE_FLY_BY;
+    s.request.strobe_led = a.strobe;
+    s.request.continuous = options_.continuous;
+    s.request.speed_deg_s = flyBySpeed(s.request.angles_deg);
+    if (options_.continuous) spinning_ = true;  // from the moment it may have been accepted
+  } else {
+    stopSpin();
+    s.request.mode = wire::ACQUISITION_MODE_STOP_AND_GO;
+  }
   return acquireStack(inst_.device, inst_.camera, s);
 }
 
+Stack ScanRunner::acquireTile(const ScanPlan& plan, const Tile& tile, double z_um,
+                              const ScanCheckpoint& cp, std::string& fallback) {
+  fallback.clear();
+  moveTo(plan, tile, z_um);
+  if (cp.acquisition.mode == "stop-and-go") return acquireOnce(cp, false);
+  try {
+    return acquireOnce(cp, true);
+  } catch (const DeviceError& e) {
+    fallback = std::string("fly-by refused or faulted: ") + e.what();
+  } catch (const PairingError& e) {
+    fallback = std::string("fly-by frames did not match the triggers: ") + e.what();
+  } catch (const CameraError& e) {
+    fallback = std::string("fly-by frames missing: ") + e.what();
+  }
+  spdlog::warn("tile {}: {}; taking the tile again stop-and-go", tile.index, fallback);
+  // Whatever the failure left behind (a turning polarizer, a safe state, the LED off): stop,
+  // clear, home what needs it, light up and approach the tile again.
+  spinning_ = true;
+  stopSpin();
+  inst_.device.clearEvents();
+  inst_.prepare();
+  at_.reset();
+  z_now_ = -1.0;
+  moveTo(plan, tile, z_um);
+  return acquireOnce(cp, false);
+}
+
 double ScanRunner::measureFocus(const ScanCheckpoint& cp, double z_um) {
+  stopSpin();
   if (std::abs(z_um - z_now_) > 1e-3) {
     inst_.device.move(wire::AXIS_Z, z_um);
     z_now_ = z_um;
@@ -95,6 +173,7 @@ double ScanRunner::measureFocus(const ScanCheckpoint& cp, double z_um) {
   s.request.exposure_us = cp.acquisition.exposure_us;
   s.request.mode = wire::ACQUISITION_MODE_STOP_AND_GO;
   s.request.settle_ms = 1;
+  s.cancel = stop_;
   const Stack one = acquireStack(inst_.device, inst_.camera, s);
   return focusMetric(one.frames.front());
 }
@@ -160,10 +239,21 @@ ScanOutcome ScanRunner::run(ScanCheckpoint& cp, const std::atomic<bool>& stop,
 
   ScanOutcome out;
   out.tiles_total = static_cast<int>(plan.tiles.size());
+  stop_ = &stop;
   for (const FocusPoint& p : cp.focus_points) map_.add(p);
   withRecovery([&] { inst_.prepare(); });
   if (cp.acquisition.autofocus && map_.empty()) {
-    buildFocusMap(plan, cp);
+    try {
+      buildFocusMap(plan, cp);
+    } catch (const AcquisitionCancelled& e) {
+      // A half-built map is not kept: the resume builds it again.
+      spdlog::warn("stopped while building the focus map: {}", e.what());
+      cp.focus_points.clear();
+      map_ = FocusMap{};
+      out.stopped_mid_tile = true;
+      finish(plan, cp, out);
+      return out;
+    }
     writeCheckpoint(cp, checkpoint_file);
   }
   RefocusPolicy refocus(options_.refocus_drop);
@@ -209,57 +299,66 @@ ScanOutcome ScanRunner::run(ScanCheckpoint& cp, const std::atomic<bool>& stop,
   };
 
   try {
-    for (const Tile& tile : plan.tiles) {
-      if (cp.done(tile.index)) continue;
-      if (stop.load()) break;
-      double z = map_.empty() ? cp.acquisition.focus_z_um : map_.z(tile.x_um, tile.y_um);
-      z = std::clamp(z, options_.focus.min_z_um, options_.focus.max_z_um);
-      Stack stack = withRecovery([&] {
-        moveTo(plan, tile, z);
-        return acquireOnce(cp);
-      });
-      double metric = focusMetric(stack.frames.front());
-      if (cp.acquisition.autofocus && !map_.empty()) {
-        std::optional<bool> found;
-        if (refocus.shouldRefocus(metric)) {
-          // The metric dropped: refocus here; if that moves the focus by more than the fine
-          // step, take the tile again at the new focus.
-          const auto p = focusAt(plan, tile, cp);
-          found = p.has_value();
-          if (p && std::abs(p->z_um - z) > options_.focus.fine_step_um) {
-            stack = withRecovery([&] {
-              moveTo(plan, tile, p->z_um);
-              return acquireOnce(cp);
-            });
-            metric = focusMetric(stack.frames.front());
+    try {
+      for (const Tile& tile : plan.tiles) {
+        if (cp.done(tile.index)) continue;
+        if (stop.load()) break;
+        double z = map_.empty() ? cp.acquisition.focus_z_um : map_.z(tile.x_um, tile.y_um);
+        z = std::clamp(z, options_.focus.min_z_um, options_.focus.max_z_um);
+        std::string fallback;
+        Stack stack = withRecovery([&] { return acquireTile(plan, tile, z, cp, fallback); });
+        double metric = focusMetric(stack.frames.front());
+        if (cp.acquisition.autofocus && !map_.empty()) {
+          std::optional<bool> found;
+          if (refocus.shouldRefocus(metric)) {
+            // The metric dropped: refocus here; if that moves the focus by more than the fine
+            // step, take the tile again at the new focus.
+            const auto p = focusAt(plan, tile, cp);
+            found = p.has_value();
+            if (p && std::abs(p->z_um - z) > options_.focus.fine_step_um) {
+              stack = withRecovery([&] { return acquireTile(plan, tile, p->z_um, cp, fallback); });
+              metric = focusMetric(stack.frames.front());
+            }
           }
+          refocus.record(metric, found);
         }
-        refocus.record(metric, found);
+        if (options_.save_stacks) writeStackFolder(stack, out_ / "stacks" / tileName(tile.index));
+        settle();  // tile k-1's analysis ran while tile k was acquired
+        pending_tile = &tile;
+        pending = std::async(std::launch::async, [this, s = std::move(stack), &tile, um_per_px,
+                                                  metric, fallback]() mutable {
+          try {
+            TileResult t = analyse(s, tile, um_per_px);
+            t.focus_metric = metric;
+            t.fallback = fallback;
+            return t;
+          } catch (...) {
+            // Nothing acquired is lost: keep the stack of the tile that failed
+            // analysis.
+            writeStackFolder(s, out_ / "failed" / tileName(tile.index));
+            throw;
+          }
+        });
       }
-      if (options_.save_stacks) writeStackFolder(stack, out_ / "stacks" / tileName(tile.index));
-      settle();  // tile k-1's analysis ran while tile k was acquired
-      pending_tile = &tile;
-      pending = std::async(std::launch::async,
-                           [this, s = std::move(stack), &tile, um_per_px, metric]() mutable {
-                             try {
-                               TileResult t = analyse(s, tile, um_per_px);
-                               t.focus_metric = metric;
-                               return t;
-                             } catch (...) {
-                               // Nothing acquired is lost: keep the stack of the tile that failed
-                               // analysis.
-                               writeStackFolder(s, out_ / "failed" / tileName(tile.index));
-                               throw;
-                             }
-                           });
+      settle();
+    } catch (const AcquisitionCancelled& e) {
+      // Stopped mid-tile: that tile's partial stack is gone; the one before it is kept.
+      spdlog::warn("{}", e.what());
+      out.stopped_mid_tile = true;
+      settle();
     }
-    settle();
+    stopSpin();  // the polarizer does not keep turning after the scan
   } catch (...) {
     // Keep what is finished: the pending tile (if its analysis succeeds), report and mosaic.
     try {
       settle();
     } catch (const std::exception& e) {
       spdlog::error("analysis of the last tile failed too: {}", e.what());
+    }
+    try {
+      stopSpin();
+    } catch (const std::exception& e) {
+      spdlog::error("stopping the polarizer after the error failed too: {}", e.what());
     }
     finish(plan, cp, out);
     throw;
@@ -296,6 +395,8 @@ void ScanRunner::finish(const ScanPlan& plan, ScanCheckpoint& cp, ScanOutcome& o
   out.volume_ul = plan.volumeUl(out.area_um2);
   out.autofocus_runs = autofocus_runs_;
   out.link_recoveries = recoveries_;
+  out.fallbacks = 0;
+  for (const TileResult& t : cp.tiles) out.fallbacks += t.fallback.empty() ? 0 : 1;
   writeFileAtomically(out_ / "report.json",
                       scanReportJson(report, plan, cp, out.area_um2, out.volume_ul).dump(2) + "\n");
 
@@ -324,6 +425,10 @@ nlohmann::json scanReportJson(const Report& report, const ScanPlan& plan, const 
   }
   nlohmann::json focus = nlohmann::json::array();
   for (const auto& p : cp.focus_points) focus.push_back({p.x_um, p.y_um, p.z_um});
+  nlohmann::json fallbacks = nlohmann::json::array();
+  for (const TileResult& t : cp.tiles) {
+    if (!t.fallback.empty()) fallbacks.push_back({{"tile", t.index}, {"reason", t.fallback}});
+  }
   j["concentration_per_ul"] = per_ul;
   j["scan"] = {{"tiles_total", plan.tiles.size()},
                {"tiles_done", cp.tiles.size()},
@@ -339,7 +444,8 @@ nlohmann::json scanReportJson(const Report& report, const ScanPlan& plan, const 
                {"focus_points_um", focus},
                {"angles", cp.acquisition.angles},
                {"mode", cp.acquisition.mode},
-               {"exposure_us", cp.acquisition.exposure_us}};
+               {"exposure_us", cp.acquisition.exposure_us},
+               {"stop_and_go_fallback_tiles", fallbacks}};
   return j;
 }
 

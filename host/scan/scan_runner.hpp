@@ -31,6 +31,9 @@ struct ScanOptions {
   int link_retries = 3;  // reconnect + retry a tile this often before giving up
   std::chrono::milliseconds reconnect_wait{5000};
   bool save_stacks = false;  // every tile's stack folder under stacks/ (large)
+  // Fly-by: the polarizer keeps turning between tiles (continuous fly-by: no back-up, ramp or
+  // run-out per stack; the stage moves while it turns). Stopped for stop-and-go and focusing.
+  bool continuous = true;
   int mosaic_max_px = 4000;
 };
 
@@ -49,6 +52,8 @@ struct ScanOutcome {
   Report report;
   double area_um2 = 0, volume_ul = 0;
   int autofocus_runs = 0, link_recoveries = 0;
+  int fallbacks = 0;              // tiles retaken stop-and-go after a failed fly-by stack
+  bool stopped_mid_tile = false;  // `stop` came during a stack: that tile was discarded
 };
 
 // The instrument the loop drives. prepare() brings it to a known state (homed, LED on); it is
@@ -65,15 +70,24 @@ class ScanRunner {
   ScanRunner(ScanInstrument instrument, std::filesystem::path out, ScanOptions options = {});
 
   // Runs the tiles the checkpoint does not hold yet, in plan order; returns when all are done or
-  // after the tile during which `stop` became true. Writes scan.json after each tile and
-  // report.json + mosaic.png at the end (also when stopped). Throws after writing what it has.
+  // as soon as `stop` becomes true: a stack in progress is stopped (firmware Abort) and that
+  // tile discarded (a resume takes it again); the tile before it is still analysed and kept.
+  // Writes scan.json after each tile and report.json + mosaic.png at the end (also when
+  // stopped). A fly-by stack that fails (refused, instrument fault, missed trigger, frame count
+  // mismatch, camera timeout) is retaken stop-and-go and the tile's `fallback` says why.
+  // Throws after writing what it has.
   ScanOutcome run(ScanCheckpoint& checkpoint, const std::atomic<bool>& stop,
                   const std::function<void(const ScanProgress&)>& progress = {});
 
  private:
   StageTravel travel();
   void moveTo(const ScanPlan& plan, const Tile& tile, double z_um);
-  Stack acquireOnce(const ScanCheckpoint& cp);
+  Stack acquireOnce(const ScanCheckpoint& cp, bool fly_by);
+  // Moves to the tile and takes its stack; fallback gets the reason when fly-by failed.
+  Stack acquireTile(const ScanPlan& plan, const Tile& tile, double z_um, const ScanCheckpoint& cp,
+                    std::string& fallback);
+  double flyBySpeed(const std::vector<double>& angles);
+  void stopSpin();
   double measureFocus(const ScanCheckpoint& cp, double z_um);
   void buildFocusMap(const ScanPlan& plan, ScanCheckpoint& cp);
   std::optional<FocusPoint> focusAt(const ScanPlan& plan, const Tile& tile, ScanCheckpoint& cp);
@@ -91,6 +105,10 @@ class ScanRunner {
   FocusMap map_;
   int autofocus_runs_ = 0;
   int recoveries_ = 0;
+  bool spinning_ = false;  // the polarizer may still turn after a continuous fly-by stack
+  const std::atomic<bool>* stop_ = nullptr;
+  double polarizer_max_deg_s_ = 0.0;  // from Info; 0 = unknown
+  bool warned_pace_ = false;
 };
 
 // report.json of a scan: io/report's schema plus "scan": tiles, area, volume, concentration.

@@ -146,6 +146,8 @@ TEST(ScanResume, KilledHostAndLinkResumeToTheSameCrystalsWithEveryTileOnce) {
   ASSERT_GE(ref_report["crystals"].size(), 6u) << "the slide should give crystals to compare";
   EXPECT_TRUE(fs::exists(ref / "mosaic.png"));
   EXPECT_NE(a.output.find("tiles 6/6"), std::string::npos) << a.output;
+  // Continuous fly-by took every tile: no stop-and-go fallback.
+  EXPECT_TRUE(ref_report["scan"]["stop_and_go_fallback_tiles"].empty()) << a.output;
 
   // Interrupted: SIGKILL the host and the simulator (the link) once 2 tiles are checkpointed.
   const fs::path out = dir / "killed";

@@ -35,6 +35,7 @@ ScanCheckpoint sample() {
     tr.index = t;
     tr.z_um = 3.0 + t;
     tr.focus_metric = 0.001 * (t + 1);
+    if (t == 1) tr.fallback = "fly-by stack failed: PairingError frame 3";
     for (int k = 1; k <= t + 1; ++k) {
       FieldCrystal fc;
       fc.record.id = k;
@@ -74,6 +75,9 @@ TEST(Checkpoint, RoundTripKeepsTilesCrystalsAndFlags) {
   EXPECT_FALSE(r.done(2));
   const TileResult& t3 = r.tiles[2];
   EXPECT_EQ(t3.index, 3);
+  // The stop-and-go fallback is kept per tile; tiles without one read back empty.
+  EXPECT_EQ(r.tiles[1].fallback, "fly-by stack failed: PairingError frame 3");
+  EXPECT_TRUE(t3.fallback.empty());
   ASSERT_EQ(t3.crystals.size(), 4u);
   for (std::size_t k = 0; k < 4; ++k) {
     const FieldCrystal& a = c.tiles[2].crystals[k];
