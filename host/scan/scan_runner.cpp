@@ -137,9 +137,14 @@ Stack ScanRunner::acquireOnce(const ScanCheckpoint& cp, bool fly_by) {
 Stack ScanRunner::acquireTile(const ScanPlan& plan, const Tile& tile, double z_um,
                               const ScanCheckpoint& cp, std::string& fallback) {
   fallback.clear();
-  moveTo(plan, tile, z_um);
-  if (cp.acquisition.mode == "stop-and-go") return acquireOnce(cp, false);
+  if (cp.acquisition.mode == "stop-and-go") {
+    moveTo(plan, tile, z_um);
+    return acquireOnce(cp, false);
+  }
   try {
+    // The move is inside: a fault of the spinning polarizer (missed steps seen at its index)
+    // may surface while the stage moves to the tile, refusing the move.
+    moveTo(plan, tile, z_um);
     return acquireOnce(cp, true);
   } catch (const DeviceError& e) {
     fallback = std::string("fly-by refused or faulted: ") + e.what();
