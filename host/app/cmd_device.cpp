@@ -24,7 +24,8 @@ void printInfo(const wire::Info& info, const std::string& where) {
       {wire::CAPABILITY_STOP_AND_GO, "stop-and-go"},
       {wire::CAPABILITY_XY_STAGE, "xy-stage"},
       {wire::CAPABILITY_Z_FOCUS, "z-focus"},
-      {wire::CAPABILITY_LED_STROBE, "led-strobe"}};
+      {wire::CAPABILITY_LED_STROBE, "led-strobe"},
+      {wire::CAPABILITY_CONTINUOUS_FLY_BY, "continuous-fly-by"}};
   for (const auto& [bit, name] : caps) {
     if (info.capabilities() & bit) std::cout << " " << name;
   }
