@@ -51,6 +51,9 @@ InstrumentCalibration measureCalibration(const CalibrationInputs& in,
   }
 
   const DarkMeasurement dark = measureDark(in.dark);
+  cal.image_width_px = in.dark.frames.front().cols;
+  cal.image_height_px = in.dark.frames.front().rows;
+  cal.bit_depth = in.dark.bit_depth;
   cal.dark_offset_dn = dark.offset_dn;
   cal.read_noise_dn = dark.read_noise_dn;
   const MalusMeasurement malus = measureMalus(in.malus, dark.offset_dn);
@@ -140,8 +143,8 @@ InstrumentCalibration calibrate(const CalibrationInputs& in, const std::filesyst
   }
   Stack blank = in.blank;
   blank.blank.reset();
-  // Stored on the real polarizer axes, like the stacks acquired with this calibration.
-  for (double& a : blank.angles_deg) a += cal.polarizer_offset_deg;
+  blank.calibration.reset();
+  // Stored as recorded (index angles, raw DN): the analysis calibrates it like the sample.
   if (cal.pixel_um) blank.pixel_um = *cal.pixel_um;
   writeStackFolder(blank, folder / cal.blank_dir);
   saveCalibration(cal, file);

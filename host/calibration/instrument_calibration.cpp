@@ -30,10 +30,13 @@ fs::path defaultCalibrationPath(const std::string& instrument) {
 void saveCalibration(InstrumentCalibration& cal, const fs::path& file) {
   json j;
   j["format"] = "polscan-calibration";
-  j["version"] = 1;
+  j["version"] = 2;
   j["instrument"] = cal.instrument;
   j["created"] = cal.created;
   j["wavelength_nm"] = cal.wavelength_nm;
+  j["image_width_px"] = cal.image_width_px;
+  j["image_height_px"] = cal.image_height_px;
+  j["bit_depth"] = cal.bit_depth;
   j["dark_offset_dn"] = cal.dark_offset_dn;
   j["read_noise_dn"] = cal.read_noise_dn;
   j["extinction_ratio"] = cal.extinction_ratio;
@@ -61,6 +64,7 @@ void saveCalibration(InstrumentCalibration& cal, const fs::path& file) {
   fs::rename(tmp, file, ec);
   if (ec) throw CalibrationError("cannot write " + file.string() + ": " + ec.message());
   cal.folder = file.parent_path();
+  cal.version = 2;
 }
 
 InstrumentCalibration loadCalibration(const fs::path& file) {
@@ -86,6 +90,16 @@ InstrumentCalibration loadCalibration(const fs::path& file) {
   c.instrument = j.value("instrument", "");
   c.created = j.value("created", "");
   c.wavelength_nm = num("wavelength_nm");
+  c.version = j.value("version", 1);
+  if (c.version > 2) {
+    throw CalibrationError(file.string() + ": calibration format version " +
+                           std::to_string(c.version) + " is newer than this polscan reads (2)");
+  }
+  if (c.version >= 2) {
+    c.image_width_px = static_cast<int>(num("image_width_px"));
+    c.image_height_px = static_cast<int>(num("image_height_px"));
+    c.bit_depth = static_cast<int>(num("bit_depth"));
+  }
   c.dark_offset_dn = num("dark_offset_dn");
   c.read_noise_dn = num("read_noise_dn");
   c.extinction_ratio = num("extinction_ratio");

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,10 @@ struct ScanOptions {
   std::chrono::milliseconds reconnect_wait{5000};
   bool save_stacks = false;  // every tile's stack folder under stacks/ (large)
   int mosaic_max_px = 4000;
+  // Instrument calibration for the analysis of every tile (calibration/analysis_calibration.hpp):
+  // dark frame, polarizer offset, and the blank stack for background correction (none: null).
+  analysis::ReconstructionOptions reconstruction;
+  std::shared_ptr<const Stack> blank;
 };
 
 struct ScanProgress {

@@ -55,17 +55,33 @@ TEST(CalibrateCli, StoresACalibrationThatAcquireThenUses) {
   EXPECT_EQ(shown.status, 0) << shown.output;
   EXPECT_NE(shown.output.find("extinction ratio"), std::string::npos) << shown.output;
 
-  // acquire links the stored blank, shifts the angles by the offset, takes the pixel size.
+  // acquire records the calibration (applied by the analysis) and takes its pixel size; the
+  // angles stay the index angles.
   const fs::path stack = d / "stack";
   const auto a =
-      polscan::testing::runCli(POLSCAN_EXE, "acquire --angles 4 --mode stop-and-go --out " +
-                                                stack.string() + " --calibration " + file.string());
+      polscan::testing::runCli(POLSCAN_EXE,
+                               "acquire --angles 4 --mode stop-and-go --image-width-px 192 "
+                               "--image-height-px 144 --out " +
+                                   stack.string() + " --calibration " + (d / "cal").string());
   ASSERT_EQ(a.status, 0) << a.output;
   const Stack s = readStackFolder(stack);
-  ASSERT_TRUE(s.blank.has_value());
-  EXPECT_TRUE(fs::equivalent(*s.blank, d / "cal" / "blank"));
-  EXPECT_NEAR(s.angles_deg[1], 45.0 + j["polarizer_offset_deg"].get<double>(), 0.2);
+  ASSERT_TRUE(s.calibration.has_value());
+  EXPECT_TRUE(fs::equivalent(*s.calibration, file));
+  EXPECT_FALSE(s.blank.has_value());
+  EXPECT_NEAR(s.angles_deg[1], 45.0, 0.2);
   EXPECT_NEAR(s.pixel_um, j["pixel_um"].get<double>(), 1e-9);
+  const auto an = polscan::testing::runCli(POLSCAN_EXE, "analyze " + stack.string());
+  EXPECT_EQ(an.status, 0) << an.output;
+
+  // The camera's default 1024x768 frames do not fit a 192x144 calibration: refused before
+  // anything is acquired, naming both.
+  const auto wrong = polscan::testing::runCli(
+      POLSCAN_EXE, "acquire --angles 4 --mode stop-and-go --out " + (d / "wrong").string() +
+                       " --calibration " + file.string());
+  EXPECT_NE(wrong.status, 0) << wrong.output;
+  EXPECT_NE(wrong.output.find("192x144 px"), std::string::npos) << wrong.output;
+  EXPECT_NE(wrong.output.find("1024x768 px"), std::string::npos) << wrong.output;
+  EXPECT_FALSE(fs::exists(d / "wrong" / "stack.json"));
   fs::remove_all(d);
 }
 
