@@ -123,6 +123,22 @@ InstrumentCalibration measureCalibration(const CalibrationInputs& in,
                 " deg): rotate the camera in its mount");
     cal.pixel_um = p.pixel_um;
     cal.camera_rotation_deg = p.camera_rotation_deg;
+    cal.pixel_size_source = "stage move";
+  }
+  if (in.micrometer) {
+    const MicrometerMeasurement m =
+        measureMicrometer(in.micrometer->image, in.micrometer->pitch_um);
+    if (cal.pixel_um) {
+      const double rel = std::abs(*cal.pixel_um / m.pixel_um - 1);
+      r.check(rel <= limits.max_pixel_size_disagreement,
+              "pixel size from the stage move (" + fmt(*cal.pixel_um, 4) +
+                  " um/px) and from the micrometer (" + fmt(m.pixel_um, 4) + " um/px) differ by " +
+                  fmt(100 * rel, 1) + " % (limit " +
+                  fmt(100 * limits.max_pixel_size_disagreement, 0) +
+                  " %): check the micrometer's pitch and the stage's steps per mm");
+    }
+    cal.pixel_um = m.pixel_um;  // a ruled standard is traceable; the stage's steps may not be
+    cal.pixel_size_source = "stage micrometer";
   }
   if (!r.list.empty()) throw CalibrationRefused(r.list);
   return cal;
@@ -164,8 +180,12 @@ std::vector<std::string> describeCalibration(const InstrumentCalibration& c) {
       "retardance noise floor      " + fmt(c.noise_floor_nm) + " nm",
       "flat-field corner falloff   " + fmt(100 * c.vignetting, 1) + " %"};
   if (c.pixel_um) {
-    out.push_back("pixel size                  " + fmt(*c.pixel_um, 4) +
-                  " um/px (camera rotation " + fmt(c.camera_rotation_deg.value_or(0), 2) + " deg)");
+    std::string line = "pixel size                  " + fmt(*c.pixel_um, 4) + " um/px (" +
+                       (c.pixel_size_source.empty() ? "stage move" : c.pixel_size_source);
+    if (c.camera_rotation_deg) {
+      line += ", camera rotation " + fmt(*c.camera_rotation_deg, 2) + " deg";
+    }
+    out.push_back(line + ")");
   }
   return out;
 }

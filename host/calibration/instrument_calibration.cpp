@@ -48,6 +48,7 @@ void saveCalibration(InstrumentCalibration& cal, const fs::path& file) {
   j["vignetting"] = cal.vignetting;
   if (cal.pixel_um) j["pixel_um"] = *cal.pixel_um;
   if (cal.camera_rotation_deg) j["camera_rotation_deg"] = *cal.camera_rotation_deg;
+  if (!cal.pixel_size_source.empty()) j["pixel_size_source"] = cal.pixel_size_source;
   j["dark"] = cal.dark_file;
   j["flat"] = cal.flat_file;
   j["blank"] = cal.blank_dir;
@@ -111,6 +112,7 @@ InstrumentCalibration loadCalibration(const fs::path& file) {
   c.vignetting = num("vignetting");
   if (j.contains("pixel_um")) c.pixel_um = num("pixel_um");
   if (j.contains("camera_rotation_deg")) c.camera_rotation_deg = num("camera_rotation_deg");
+  c.pixel_size_source = j.value("pixel_size_source", c.pixel_um ? "stage move" : "");
   c.dark_file = j.value("dark", "dark.tif");
   c.flat_file = j.value("flat", "flat.tif");
   c.blank_dir = j.value("blank", "blank");

@@ -30,6 +30,7 @@ struct InstrumentCalibration {
   // Geometry (absent when no stage move was measured).
   std::optional<double> pixel_um;
   std::optional<double> camera_rotation_deg;
+  std::string pixel_size_source;  // "stage micrometer" or "stage move"; empty without a size
   // Reference images, relative to the calibration file's folder.
   std::string dark_file = "dark.tif";  // CV_32F mean dark frame
   std::string flat_file = "flat.tif";  // CV_32F flat field, mean 1

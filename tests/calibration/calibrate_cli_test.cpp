@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "hardware/twin/stage_micrometer.hpp"
 #include "io/stack_folder.hpp"
 #include "tests/calibration/twin_calibration_inputs.hpp"
 #include "tests/support/cli_runner.hpp"
@@ -26,6 +27,14 @@ fs::path writeInputs(const fs::path& dir, const twin::OpticsConfig& optics) {
   writeStackFolder(in.blank_again, dir / "blank2");
   cv::imwrite((dir / "before.png").string(), in.stage_move->before);
   cv::imwrite((dir / "after.png").string(), in.stage_move->after);
+  twin::StageMicrometer m;
+  m.extent_um = 150;
+  twin::FieldRequest q;
+  q.width_px = kW;
+  q.height_px = kH;
+  q.pixel_um = 0.4;
+  cv::imwrite((dir / "micrometer.png").string(),
+              twin::FieldRenderer(twin::stageMicrometerSlide(m), optics).render(q));
   return dir;
 }
 
@@ -33,7 +42,9 @@ std::string calibrateArgs(const fs::path& d, const fs::path& out) {
   return "calibrate --dark " + (d / "dark").string() + " --malus " + (d / "malus").string() +
          " --blank " + (d / "blank").string() + " --blank-again " + (d / "blank2").string() +
          " --move-before " + (d / "before.png").string() + " --move-after " +
-         (d / "after.png").string() + " --move-x-um 8 --calibration " + out.string();
+         (d / "after.png").string() + " --move-x-um 8 --micrometer " +
+         (d / "micrometer.png").string() + " --micrometer-pitch-um 10 --calibration " +
+         out.string();
 }
 
 }  // namespace
@@ -46,9 +57,14 @@ TEST(CalibrateCli, StoresACalibrationThatAcquireThenUses) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("polarizer zero offset       4.0"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("retardance noise floor"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("um/px (stage micrometer"), std::string::npos) << r.output;
   std::ifstream in(file);
   const auto j = nlohmann::json::parse(in);
   EXPECT_NEAR(j["qwp_axis_error_deg"].get<double>(), 2.0, 0.3);
+  EXPECT_NEAR(j["pixel_um"].get<double>(), 0.4, 0.004);  // twin's 0.4 um/px within 1 %
+  EXPECT_EQ(j["pixel_size_source"], "stage micrometer");
+  EXPECT_EQ(j["image_width_px"], 192);
+  EXPECT_EQ(j["bit_depth"], 12);
 
   const auto shown =
       polscan::testing::runCli(POLSCAN_EXE, "calibrate --show --calibration " + file.string());
