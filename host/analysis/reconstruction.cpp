@@ -383,7 +383,8 @@ cv::Mat inverseFlatGain(const cv::Mat& flat, cv::Size size, int channels) {
 }
 
 polscan::Stack applyCameraCalibration(const polscan::Stack& stack,
-                                      const ReconstructionOptions& options, const char* what) {
+                                      const ReconstructionOptions& options, const char* what,
+                                      std::vector<cv::Mat>& buffers) {
   polscan::Stack out = stack;
   for (double& a : out.angles_deg) a += options.polarizer_offset_deg;
   const cv::Mat& f0 = stack.frames.front();
@@ -401,22 +402,27 @@ polscan::Stack applyCameraCalibration(const polscan::Stack& stack,
       throw AnalysisError("dark_frame: is " + sizeText(d) + " but the " + what + "'s frames are " +
                           sizeText(f0));
     }
-    d.convertTo(dark, CV_32F);
+    // Whole DN: the frames are integers and the result is rounded to one anyway, and a 16-bit
+    // saturating subtraction is a fast vector pass (the mixed-type one converts every sample).
+    thread_local cv::Mat dark16;
+    d.convertTo(dark16, CV_16U);
+    dark = dark16;
     if (dark.channels() != channels) {
       std::vector<cv::Mat> same(static_cast<std::size_t>(channels), dark);
       cv::merge(same, dark);
     }
   }
   if (dark.empty() && options.dark_offset_dn == 0.0) return out;
-  for (cv::Mat& f : out.frames) {
-    cv::Mat d;
-    // Into CV_16U: saturate_cast clamps below 0 (noise around the offset) to 0.
+  buffers.resize(out.frames.size());
+  for (std::size_t k = 0; k < out.frames.size(); ++k) {
+    // Into the reused buffer (no fresh pages per field); CV_16U saturates below 0 to 0.
+    cv::Mat& d = buffers[k];
     if (dark.empty()) {
-      cv::subtract(f, cv::Scalar::all(options.dark_offset_dn), d);
+      cv::subtract(out.frames[k], cv::Scalar::all(options.dark_offset_dn), d);
     } else {
-      cv::subtract(f, dark, d, cv::noArray(), f.depth());
+      cv::subtract(out.frames[k], dark, d);
     }
-    f = d;
+    out.frames[k] = d;
   }
   return out;
 }
@@ -476,9 +482,14 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
   }
   validateStack(stack, "stack");
   if (blank != nullptr) validateStack(*blank, "blank");
-  const polscan::Stack corrected = detail::applyCameraCalibration(stack, options, "stack");
+  // Per-thread buffers for the corrected frames, kept between fields like the map's.
+  thread_local std::vector<cv::Mat> stack_buffers, blank_buffers;
+  const polscan::Stack corrected =
+      detail::applyCameraCalibration(stack, options, "stack", stack_buffers);
   std::optional<polscan::Stack> corrected_blank;
-  if (blank != nullptr) corrected_blank = detail::applyCameraCalibration(*blank, options, "blank");
+  if (blank != nullptr) {
+    corrected_blank = detail::applyCameraCalibration(*blank, options, "blank", blank_buffers);
+  }
   reconstructUncalibratedInto(corrected, corrected_blank ? &*corrected_blank : nullptr, options,
                               map);
   if (!dark) return;
