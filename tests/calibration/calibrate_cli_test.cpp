@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "hardware/twin/stage_micrometer.hpp"
 #include "io/stack_folder.hpp"
@@ -98,6 +99,22 @@ TEST(CalibrateCli, StoresACalibrationThatAcquireThenUses) {
   EXPECT_NE(wrong.output.find("192x144 px"), std::string::npos) << wrong.output;
   EXPECT_NE(wrong.output.find("1024x768 px"), std::string::npos) << wrong.output;
   EXPECT_FALSE(fs::exists(d / "wrong" / "stack.json"));
+
+  // analyze and scan refuse it too, before any analysis or scan folder.
+  Stack small = readStackFolder(d / "blank");
+  for (cv::Mat& f : small.frames) cv::resize(f, f, cv::Size(96, 72));
+  writeStackFolder(small, d / "small");
+  const auto an_small = polscan::testing::runCli(
+      POLSCAN_EXE, "analyze " + (d / "small").string() + " --calibration " + file.string());
+  EXPECT_NE(an_small.status, 0) << an_small.output;
+  EXPECT_NE(an_small.output.find("96x72 px, 12-bit"), std::string::npos) << an_small.output;
+  EXPECT_NE(an_small.output.find("192x144 px, 12-bit"), std::string::npos) << an_small.output;
+  const auto sc = polscan::testing::runCli(
+      POLSCAN_EXE, "scan --width-mm 0.2 --height-mm 0.2 --no-autofocus --out " +
+                       (d / "scan").string() + " --calibration " + (d / "cal").string());
+  EXPECT_NE(sc.status, 0) << sc.output;
+  EXPECT_NE(sc.output.find("192x144 px"), std::string::npos) << sc.output;
+  EXPECT_FALSE(fs::exists(d / "scan"));
   fs::remove_all(d);
 }
 
