@@ -82,10 +82,25 @@ AnalysisCalibration calibrationOf(const twin::OpticsConfig& optics, const fs::pa
 
 }  // namespace
 
-TEST(CalibratedAnalysis, MisalignedInstrumentReadsRightOnlyWithItsCalibration) {
+// One calibration of the misaligned instrument, measured and stored once for the suite.
+class CalibratedAnalysis : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = tempDir("polscan_calan");
+    cal_ = new AnalysisCalibration(calibrationOf(misaligned(), dir_));
+  }
+  static void TearDownTestSuite() {
+    delete cal_;
+    cal_ = nullptr;
+    fs::remove_all(dir_);
+  }
+  static inline fs::path dir_;
+  static inline AnalysisCalibration* cal_ = nullptr;
+};
+
+TEST_F(CalibratedAnalysis, MisalignedInstrumentReadsRightOnlyWithItsCalibration) {
   const twin::OpticsConfig optics = misaligned();
-  const fs::path dir = tempDir("polscan_calan");
-  const AnalysisCalibration cal = calibrationOf(optics, dir);
+  const AnalysisCalibration& cal = *cal_;
   double worst_raw_nm = 0, worst_raw_deg = 0, worst_nm = 0, worst_deg = 0;
   std::uint64_t seed = 20;
   // Up to 60 nm (CPPD, thin MSU): near the fold (137 nm) the plate tilt's second-order term,
@@ -120,14 +135,12 @@ TEST(CalibratedAnalysis, MisalignedInstrumentReadsRightOnlyWithItsCalibration) {
   EXPECT_LT(worst_deg, 0.5);
   EXPECT_NEAR(cal.reconstruction.polarizer_offset_deg, optics.polarizer_offset_deg, 0.3);
   EXPECT_NEAR(cv::mean(cal.reconstruction.dark_frame)[0], optics.black_level_dn, 1.0);
-  fs::remove_all(dir);
 }
 
-TEST(CalibratedAnalysis, EachCorrectionCounts) {
+TEST_F(CalibratedAnalysis, EachCorrectionCounts) {
   // Dropping the dark or the offset from the calibrated analysis brings its error back.
   const twin::OpticsConfig optics = misaligned();
-  const fs::path dir = tempDir("polscan_calan_parts");
-  const AnalysisCalibration cal = calibrationOf(optics, dir);
+  const AnalysisCalibration& cal = *cal_;
   const Stack stack = render(plateSlide(), optics, eightAngles(), 12);
   CalibratedStack c = calibrateStack(cal, stack, nullptr);
   analysis::ReconstructionOptions no_offset = c.reconstruction;
@@ -139,12 +152,10 @@ TEST(CalibratedAnalysis, EachCorrectionCounts) {
   no_dark.dark_offset_dn = 0;
   const Reading r2 = read(analysis::reconstruct(c.stack, c.blank.get(), no_dark));
   EXPECT_GT(std::abs(r2.retardance_nm - kCrystalNm), 2.0);
-  fs::remove_all(dir);
 }
 
-TEST(CalibratedAnalysis, OtherFrameSizeOrBitDepthIsRefusedNamingBoth) {
-  const fs::path dir = tempDir("polscan_calan_size");
-  const AnalysisCalibration cal = calibrationOf(misaligned(), dir);
+TEST_F(CalibratedAnalysis, OtherFrameSizeOrBitDepthIsRefusedNamingBoth) {
+  const AnalysisCalibration& cal = *cal_;
   Stack small = render(emptySlide(), misaligned(), {0, 60, 120}, 13);
   for (cv::Mat& f : small.frames) cv::resize(f, f, cv::Size(96, 72));
   try {
@@ -158,12 +169,11 @@ TEST(CalibratedAnalysis, OtherFrameSizeOrBitDepthIsRefusedNamingBoth) {
   Stack deep = render(emptySlide(), misaligned(), {0, 60, 120}, 14);
   deep.bit_depth = 16;
   EXPECT_THROW(calibrateStack(cal, deep, nullptr), CalibrationError);
-  fs::remove_all(dir);
 }
 
-TEST(CalibratedAnalysis, LoaderNamesWhatIsMissing) {
+TEST_F(CalibratedAnalysis, LoaderNamesWhatIsMissing) {
   const fs::path dir = tempDir("polscan_calan_missing");
-  calibrationOf(misaligned(), dir);
+  fs::copy(dir_, dir, fs::copy_options::recursive);
   fs::remove(dir / "dark.tif");
   try {
     loadAnalysisCalibration(dir / "calibration.json");
