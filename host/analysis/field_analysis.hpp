@@ -53,6 +53,9 @@ class FieldAnalyzer {
   explicit FieldAnalyzer(AnalysisOptions options = {}) : options_(std::move(options)) {}
   const FieldResult& analyze(const polscan::Stack& stack, const polscan::Stack* blank = nullptr,
                              int field_index = 0, int first_id = 1);
+  // Per-stack reconstruction settings (an instrument calibration); the buffers are kept.
+  void setReconstruction(const ReconstructionOptions& r) { options_.reconstruction = r; }
+  const AnalysisOptions& options() const { return options_; }
 
  private:
   AnalysisOptions options_;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <numbers>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -381,6 +382,66 @@ cv::Mat inverseFlatGain(const cv::Mat& flat, cv::Size size, int channels) {
   return inv.reshape(1, size.height);  // one float per sample, interleaved like the frames
 }
 
+polscan::Stack applyCameraCalibration(const polscan::Stack& stack,
+                                      const ReconstructionOptions& options, const char* what,
+                                      std::vector<cv::Mat>& buffers) {
+  polscan::Stack out = stack;
+  for (double& a : out.angles_deg) a += options.polarizer_offset_deg;
+  const cv::Mat& f0 = stack.frames.front();
+  const int channels = f0.channels();
+  cv::Mat dark;
+  if (!options.dark_frame.empty()) {
+    const cv::Mat& d = options.dark_frame;
+    if ((d.depth() != CV_16U && d.depth() != CV_32F) ||
+        (d.channels() != 1 && d.channels() != channels)) {
+      throw AnalysisError(
+          "dark_frame: is " + typeText(d.type()) + ", expected CV_16U or CV_32F with 1" +
+          (channels == 3 ? std::string(" or 3 channels") : std::string(" channel")));
+    }
+    if (d.size() != f0.size()) {
+      throw AnalysisError("dark_frame: is " + sizeText(d) + " but the " + what + "'s frames are " +
+                          sizeText(f0));
+    }
+    // Whole DN: the frames are integers and the result is rounded to one anyway, and a 16-bit
+    // saturating subtraction is a fast vector pass (the mixed-type one converts every sample).
+    thread_local cv::Mat dark16;
+    d.convertTo(dark16, CV_16U);
+    dark = dark16;
+    if (dark.channels() != channels) {
+      std::vector<cv::Mat> same(static_cast<std::size_t>(channels), dark);
+      cv::merge(same, dark);
+    }
+  }
+  if (dark.empty() && options.dark_offset_dn == 0.0) return out;
+  buffers.resize(out.frames.size());
+  for (std::size_t k = 0; k < out.frames.size(); ++k) {
+    // Into the reused buffer (no fresh pages per field); CV_16U saturates below 0 to 0.
+    cv::Mat& d = buffers[k];
+    if (dark.empty()) {
+      cv::subtract(out.frames[k], cv::Scalar::all(options.dark_offset_dn), d);
+    } else {
+      cv::subtract(out.frames[k], dark, d);
+    }
+    out.frames[k] = d;
+  }
+  return out;
+}
+
+void markRawSaturation(const polscan::Stack& stack, cv::Mat& saturated) {
+  const auto ceiling = static_cast<double>((1u << stack.bit_depth) - 1u);
+  cv::Mat hot;
+  for (const cv::Mat& f : stack.frames) {
+    cv::compare(f.reshape(1), ceiling, hot, cv::CMP_GE);
+    hot = hot.reshape(f.channels());
+    if (f.channels() > 1) {
+      cv::Mat any;
+      cv::reduce(hot.reshape(1, f.rows * f.cols), any, 1, cv::REDUCE_MAX);
+      hot = any.reshape(1, f.rows);
+    }
+    cv::bitwise_or(saturated, hot, saturated);
+  }
+}
+
 void countSaturatedFrames(const polscan::Stack& stack, RetardanceMap& map) {
   map.saturated_frames.clear();
   if (cv::countNonZero(map.saturated) == 0) return;  // the usual case costs one pass over a mask
@@ -407,8 +468,48 @@ std::string describeSaturation(const RetardanceMap& map) {
   return msg.str();
 }
 
+namespace {
+void reconstructUncalibratedInto(const polscan::Stack& stack, const polscan::Stack* blank,
+                                 const ReconstructionOptions& options, RetardanceMap& map);
+}  // namespace
+
 void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
                      const ReconstructionOptions& options, RetardanceMap& map) {
+  const bool dark = !options.dark_frame.empty() || options.dark_offset_dn != 0.0;
+  if (!dark && options.polarizer_offset_deg == 0.0) {
+    reconstructUncalibratedInto(stack, blank, options, map);
+    return;
+  }
+  validateStack(stack, "stack");
+  if (blank != nullptr) validateStack(*blank, "blank");
+  // Per-thread buffers for the corrected frames, kept between fields like the map's.
+  thread_local std::vector<cv::Mat> stack_buffers, blank_buffers;
+  const polscan::Stack corrected =
+      detail::applyCameraCalibration(stack, options, "stack", stack_buffers);
+  std::optional<polscan::Stack> corrected_blank;
+  if (blank != nullptr) {
+    corrected_blank = detail::applyCameraCalibration(*blank, options, "blank", blank_buffers);
+  }
+  reconstructUncalibratedInto(corrected, corrected_blank ? &*corrected_blank : nullptr, options,
+                              map);
+  if (!dark) return;
+  // The dark-subtracted frames no longer reach full scale where the camera clipped: judge
+  // saturation on the raw DN.
+  const int before = cv::countNonZero(map.saturated);
+  detail::markRawSaturation(stack, map.saturated);
+  if (blank != nullptr) detail::markRawSaturation(*blank, map.saturated);
+  if (cv::countNonZero(map.saturated) != before) {
+    map.noise_floor_nm = estimateNoiseFloor(map.retardance_nm, map.saturated);
+    if (stack.angles_deg.size() == 3 && !map.uncertainty_nm.empty()) {
+      map.uncertainty_nm.setTo(map.noise_floor_nm);
+    }
+  }
+  detail::countSaturatedFrames(stack, map);
+}
+
+namespace {
+void reconstructUncalibratedInto(const polscan::Stack& stack, const polscan::Stack* blank,
+                                 const ReconstructionOptions& options, RetardanceMap& map) {
   validateStack(stack, "stack");
   const cv::Size size = stack.frames.front().size();
   const int channels = stack.frames.front().channels();
@@ -590,6 +691,7 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
   }
   detail::countSaturatedFrames(stack, map);
 }
+}  // namespace
 
 double estimateNoiseFloor(const cv::Mat& retardance_nm, const cv::Mat& saturated) {
   CV_Assert(retardance_nm.type() == CV_32F);

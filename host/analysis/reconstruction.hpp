@@ -34,6 +34,15 @@ struct ReconstructionOptions {
   double fixed_analyser_blind_deg = 5.0;
   // Compensated train: retardance of the first-order red plate (slow axis at 45 deg), nm.
   double compensator_nm = 530.0;
+  // Instrument calibration (polscan calibrate), applied to the stack and the blank alike.
+  // Dark frame: the camera's per-pixel offset (CV_16U or CV_32F, the frames' size, one channel or
+  // theirs), subtracted from every frame before the fit and clamped at 0. Empty: the uniform
+  // dark_offset_dn is subtracted instead (0: nothing). Saturation is still judged on the raw DN.
+  cv::Mat dark_frame;
+  double dark_offset_dn = 0.0;
+  // Added to every frame's nominal (index) angle: the polarizer's real transmission axis minus
+  // the index position, degrees.
+  double polarizer_offset_deg = 0.0;
 };
 
 // Checks a stack for the fit (frames, angles, sizes, types, wavelength, bit depth) and throws

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -72,6 +73,18 @@ void reconstructRgbInto(const polscan::Stack& stack, const polscan::Stack* blank
 void reconstructCompensatedInto(const polscan::Stack& stack, const polscan::Stack* blank,
                                 const ReconstructionOptions& options, const cv::Mat& inv_gain,
                                 RetardanceMap& map);
+
+// A copy of `stack` with ReconstructionOptions' calibration applied: the polarizer offset added to
+// every angle, the dark frame (rounded to whole DN; or the uniform dark offset) subtracted and
+// clamped at 0, into `buffers` (reused when the size matches; the result's frames point there).
+// Frames are shared, not copied, when there is no dark. Throws AnalysisError naming the dark
+// frame's size or type against the frames' (`what`: "stack" or "blank").
+polscan::Stack applyCameraCalibration(const polscan::Stack& stack,
+                                      const ReconstructionOptions& options, const char* what,
+                                      std::vector<cv::Mat>& buffers);
+
+// ORs into `saturated` (CV_8U, the frames' size) every pixel at full scale in any raw frame.
+void markRawSaturation(const polscan::Stack& stack, cv::Mat& saturated);
 
 // Frames (with their angles) that hold saturated pixels, counted only where the map flags some.
 void countSaturatedFrames(const polscan::Stack& stack, RetardanceMap& map);

@@ -15,12 +15,34 @@ std::vector<fs::path> findStackFolders(const fs::path& dir) {
   return findStacks(dir);
 }
 
-void ReportBuilder::addField(const Stack& stack) {
-  std::optional<Stack> blank;
-  if (stack.blank) blank = readStack(*stack.blank);
-  const analysis::FieldResult& result =
-      analyzer_.analyze(stack, blank ? &*blank : nullptr, fields_, 1);
-  const StagePosition centre = stack.stage.value_or(StagePosition{});
+void ReportBuilder::useCalibration(const fs::path& file) {
+  calibration_override_ = fs::absolute(file);
+  calibrations_[*calibration_override_] = std::make_shared<const calibration::AnalysisCalibration>(
+      calibration::loadAnalysisCalibration(*calibration_override_));
+}
+
+void ReportBuilder::addField(const Stack& raw) {
+  std::shared_ptr<const Stack> blank;
+  if (raw.blank) blank = std::make_shared<const Stack>(readStack(*raw.blank));
+  const std::optional<fs::path> cal_file =
+      calibration_override_ ? calibration_override_ : raw.calibration;
+  const Stack* stack = &raw;
+  std::optional<calibration::CalibratedStack> calibrated;
+  if (cal_file) {
+    auto& cal = calibrations_[fs::absolute(*cal_file)];
+    if (!cal) {
+      cal = std::make_shared<const calibration::AnalysisCalibration>(
+          calibration::loadAnalysisCalibration(*cal_file));
+    }
+    calibrated = calibration::calibrateStack(*cal, raw, blank, base_reconstruction_);
+    stack = &calibrated->stack;
+    blank = calibrated->blank;
+    analyzer_.setReconstruction(calibrated->reconstruction);
+  } else {
+    analyzer_.setReconstruction(base_reconstruction_);
+  }
+  const analysis::FieldResult& result = analyzer_.analyze(*stack, blank.get(), fields_, 1);
+  const StagePosition centre = raw.stage.value_or(StagePosition{});
   const double w_um = result.map.retardance_nm.cols * result.map.pixel_um;
   const double h_um = result.map.retardance_nm.rows * result.map.pixel_um;
   field_rects_um_.emplace_back(centre.x_um - w_um / 2, centre.y_um - h_um / 2, w_um, h_um);

@@ -3,10 +3,13 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "analysis/field_analysis.hpp"
+#include "calibration/analysis_calibration.hpp"
 #include "common/stack.hpp"
 #include "io/crystal_gallery.hpp"
 #include "io/field_overview.hpp"
@@ -19,13 +22,17 @@ namespace polscan {
 // folders and .ome.tif files inside it (sorted); see io/stack_file.hpp.
 std::vector<std::filesystem::path> findStackFolders(const std::filesystem::path& dir);
 
-// Analyses each stack (with its blank, if the stack names one), counts crystals on field
-// overlaps once, and numbers them 1..n in order of first sighting.
+// Analyses each stack (with its blank, if the stack names one, and its instrument calibration,
+// if it names one or useCalibration() set one), counts crystals on field overlaps once, and
+// numbers them 1..n in order of first sighting.
 class ReportBuilder {
  public:
   explicit ReportBuilder(std::string sample) : sample_(std::move(sample)) {}
   void addField(const Stack& stack);
   Report report() const;
+  // Every stack is analysed with this calibration (calibration.json), in place of the one it
+  // names, if any. Loaded once.
+  void useCalibration(const std::filesystem::path& file);
   std::size_t crystalCount() const { return crystals_.size(); }
 
   // Keep crops of each crystal and an overview of the fields for the HTML report (costs a
@@ -38,6 +45,10 @@ class ReportBuilder {
  private:
   std::string sample_;
   analysis::FieldAnalyzer analyzer_;  // keeps its buffers between fields of one size
+  const analysis::ReconstructionOptions base_reconstruction_ = analyzer_.options().reconstruction;
+  std::optional<std::filesystem::path> calibration_override_;
+  std::map<std::filesystem::path, std::shared_ptr<const calibration::AnalysisCalibration>>
+      calibrations_;  // by absolute path, loaded once
   int fields_ = 0;
   std::vector<FieldCrystal> crystals_;
   std::vector<cv::Rect2d> field_rects_um_;  // footprint of each field on the slide

@@ -8,7 +8,7 @@
 #include "app/commands.hpp"
 #include "app/instrument_session.hpp"
 #include "app/stack_options.hpp"
-#include "calibration/instrument_calibration.hpp"
+#include "calibration/analysis_calibration.hpp"
 #include "io/stack_file.hpp"
 
 namespace polscan {
@@ -20,6 +20,7 @@ struct AcquireOptions {
   std::optional<double> x_um, y_um, z_um;
   std::string slide;
   std::string calibration;
+  int width_px = VirtualCameraConfig{}.width, height_px = VirtualCameraConfig{}.height;
   std::string format;  // "folder" / "ome-tiff"; empty: by the --out name
 };
 }  // namespace
@@ -44,10 +45,17 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--slide", opt->slide,
                   "Virtual camera's slide (slide.json from `polscan slide make`); default: the "
                   "built-in demo slide");
+  cmd->add_option("--image-width-px", opt->width_px, "Virtual camera's frame width in pixels")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 8192));
+  cmd->add_option("--image-height-px", opt->height_px, "Virtual camera's frame height in pixels")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 8192));
   cmd->add_option("--calibration", opt->calibration,
-                  "Calibration file (`polscan calibrate`): its blank is linked for background "
-                  "correction, angles are corrected by the polarizer zero offset and the pixel "
-                  "size is taken from it");
+                  "Instrument calibration (`polscan calibrate`): NAME or PATH as for `analyze`. "
+                  "The stack records it (the analysis then subtracts its dark frame, adds its "
+                  "polarizer offset and uses its blank) and takes its pixel size (um/px); frames "
+                  "and angles are stored as recorded");
   cmd->callback([opt, &global] {
     // Check the destination before moving anything: a typo should not cost a stack.
     const std::filesystem::path out = opt->out;
@@ -61,24 +69,29 @@ void addAcquireCommand(CLI::App& app, GlobalOptions& global) {
       throw std::runtime_error("cannot create " + folder.string() + ": " + ec.message());
     }
     // Read before moving anything: a bad calibration file should not cost a stack.
-    std::optional<calibration::InstrumentCalibration> cal;
-    if (!opt->calibration.empty()) cal = calibration::loadCalibration(opt->calibration);
+    std::optional<calibration::AnalysisCalibration> cal;
+    if (!opt->calibration.empty()) {
+      cal = calibration::loadAnalysisCalibration(calibration::resolveCalibration(opt->calibration));
+    }
     InstrumentOptions io;
     io.device = global.device;
     io.slide = opt->slide;
+    io.camera.width = opt->width_px;
+    io.camera.height = opt->height_px;
     io.camera_address = global.camera;
     io.camera_trigger = global.camera_trigger;
     InstrumentSession session(io);
+    if (cal) {  // a calibration of another camera mode is refused before anything moves
+      const CameraFormat f = session.camera().format();
+      calibration::checkCalibrationFits(*cal, cv::Size(f.width, f.height), f.bit_depth,
+                                        "the camera (" + session.camera().describe() + ")");
+    }
     session.homeAll();
     if (opt->x_um) session.device().move(wire::AXIS_X, *opt->x_um);
     if (opt->y_um) session.device().move(wire::AXIS_Y, *opt->y_um);
     if (opt->z_um) session.device().move(wire::AXIS_Z, *opt->z_um);
     Stack stack = acquireStack(session.device(), session.camera(), opt->stack.settings());
-    if (cal) {
-      for (double& a : stack.angles_deg) a += cal->polarizer_offset_deg;
-      stack.blank = std::filesystem::absolute(cal->blankPath());
-      if (cal->pixel_um) stack.pixel_um = *cal->pixel_um;
-    }
+    if (cal) calibration::linkCalibration(*cal, stack);
     const wire::Info info = session.device().getInfo();
     OmeInstrument instrument;
     instrument.microscope = "polscan " + info.board();

@@ -8,6 +8,7 @@
 #include "app/commands.hpp"
 #include "app/progress.hpp"
 #include "app/report_outputs.hpp"
+#include "calibration/analysis_calibration.hpp"
 #include "io/stack_file.hpp"
 
 namespace polscan {
@@ -20,6 +21,7 @@ struct AnalyzeOptions {
   std::string out;
   std::string sample;
   std::string mosaic;
+  std::string calibration;
   ReportOutputOptions outputs;
 };
 }  // namespace
@@ -38,6 +40,12 @@ void addAnalyzeCommand(CLI::App& app, GlobalOptions&) {
   cmd->add_option("--mosaic", opt->mosaic,
                   "Mosaic image of the slide (.ome.tif with pixel size and centre) to show in "
                   "report.html with the crystals marked (default: an overview of the fields)");
+  cmd->add_option("--calibration", opt->calibration,
+                  "Instrument calibration (`polscan calibrate`): an instrument NAME (under "
+                  "$POLSCAN_CALIBRATION_DIR or ~/.config/polscan/instruments) or a PATH to "
+                  "calibration.json; its dark frame is subtracted, its polarizer offset (deg) "
+                  "added to every angle, its blank used where a stack names none and its pixel "
+                  "size (um/px) taken. Default: the calibration a stack was acquired with, if any");
   opt->outputs.addTo(*cmd);
   cmd->callback([opt] {
     const fs::path dir = opt->dir;
@@ -53,6 +61,10 @@ void addAnalyzeCommand(CLI::App& app, GlobalOptions&) {
     }
     ReportBuilder builder(opt->sample.empty() ? fs::absolute(dir).filename().string()
                                               : opt->sample);
+    // Load the calibration before the first field: a bad one should not cost analysis time.
+    if (!opt->calibration.empty()) {
+      builder.useCalibration(calibration::resolveCalibration(opt->calibration));
+    }
     // Read the mosaic first: a bad file should not cost the analysis time.
     std::optional<MosaicImage> mosaic;
     if (!opt->mosaic.empty()) mosaic = readOmeTiffMosaic(opt->mosaic);

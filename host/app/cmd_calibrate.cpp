@@ -16,6 +16,8 @@ namespace {
 struct CalibrateOptions {
   std::string dark, malus, blank, blank_again, move_before, move_after;
   double move_x_um = 0, move_y_um = 0;
+  std::string micrometer;
+  double micrometer_pitch_um = 10;
   std::string instrument = "default";
   std::string calibration;  // file; empty: the instrument's default
   bool show = false;
@@ -62,6 +64,14 @@ void addCalibrateCommand(CLI::App& app, GlobalOptions&) {
       ->capture_default_str();
   cmd->add_option("--move-y-um", opt->move_y_um, "Stage move between the two, y, micrometres")
       ->capture_default_str();
+  cmd->add_option("--micrometer", opt->micrometer,
+                  "Pixel size: image (or stack folder) of a stage micrometer's ruling in focus, "
+                  "lines across the field (preferred over the stage move; both must agree "
+                  "within 2 %)");
+  cmd->add_option("--micrometer-pitch-um", opt->micrometer_pitch_um,
+                  "Ruling pitch of the stage micrometer, micrometres (1 mm in 100: 10)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--instrument", opt->instrument,
                   "Name the calibration is stored under (one per instrument)")
       ->capture_default_str();
@@ -96,6 +106,10 @@ void addCalibrateCommand(CLI::App& app, GlobalOptions&) {
       m.move_x_um = opt->move_x_um;
       m.move_y_um = opt->move_y_um;
       in.stage_move = m;
+    }
+    if (!opt->micrometer.empty()) {
+      in.micrometer =
+          calibration::MicrometerImage{readFrame(opt->micrometer), opt->micrometer_pitch_um};
     }
     const auto cal = calibration::calibrate(in, file);
     std::cout << "Calibration of " << cal.instrument << " stored in " << file << "\n";

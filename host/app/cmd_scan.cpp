@@ -6,11 +6,13 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "app/commands.hpp"
 #include "app/instrument_session.hpp"
 #include "app/progress.hpp"
 #include "app/stack_options.hpp"
+#include "calibration/analysis_calibration.hpp"
 #include "hardware/twin/slide.hpp"
 #include "scan/scan_runner.hpp"
 
@@ -43,6 +45,7 @@ struct ScanCliOptions {
   bool no_strobe = false;
   double focus_z_um = 0.0;
   std::string slide;
+  std::string calibration;
   bool save_stacks = false;
   bool no_continuous = false;
 };
@@ -136,10 +139,20 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag("--no-continuous", opt->no_continuous,
                 "Fly-by: stop the polarizer after every stack (back-up, ramp and run-out per "
                 "tile) instead of keeping it turning between tiles");
+  cmd->add_option("--calibration", opt->calibration,
+                  "Instrument calibration (`polscan calibrate`): NAME or PATH as for `analyze`; "
+                  "every tile is analysed with its dark frame, polarizer offset (deg) and blank, "
+                  "and its pixel size (um/px) is used unless --pixel-um is given. Not stored in "
+                  "the scan: give it again with --resume");
   cmd->add_flag("--save-stacks", opt->save_stacks,
                 "Also keep every tile's stack folder under stacks/ (about 12 MB per tile)");
 
   cmd->callback([opt, &global] {
+    // Read before moving anything: a bad calibration should not cost a scan.
+    std::optional<calibration::AnalysisCalibration> cal;
+    if (!opt->calibration.empty()) {
+      cal = calibration::loadAnalysisCalibration(calibration::resolveCalibration(opt->calibration));
+    }
     ScanCheckpoint cp;
     fs::path out;
     if (!opt->resume.empty()) {
@@ -161,6 +174,9 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
       cp.request = opt->request;
       cp.request.pixel_um =
           opt->pixel_um > 0 ? opt->pixel_um : pixelSizeUm(opt->sensor_pixel_um, opt->objective);
+      if (opt->pixel_um <= 0 && cal && cal->figures.pixel_um) {
+        cp.request.pixel_um = *cal->figures.pixel_um;
+      }
       cp.acquisition.angles = opt->stack.angles;
       cp.acquisition.mode = opt->stack.mode;
       cp.acquisition.exposure_us = opt->stack.exposure_us;
@@ -190,6 +206,19 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
     ScanOptions so;
     so.save_stacks = opt->save_stacks;
     so.continuous = !opt->no_continuous;
+    if (cal) {
+      const CameraFormat f = session.camera().format();
+      try {
+        calibration::checkCalibrationFits(*cal, cv::Size(f.width, f.height), f.bit_depth,
+                                          "the camera (" + session.camera().describe() + ")");
+      } catch (...) {
+        std::error_code ec;
+        if (opt->resume.empty()) fs::remove(out, ec);  // still empty: leave no folder behind
+        throw;
+      }
+      so.reconstruction = cal->reconstruction;
+      so.blank = cal->blank;
+    }
     ScanRunner runner(
         {session.device(), session.camera(), [&session] { prepareInstrument(session); }}, out, so);
     g_stop.store(false);

@@ -51,6 +51,9 @@ InstrumentCalibration measureCalibration(const CalibrationInputs& in,
   }
 
   const DarkMeasurement dark = measureDark(in.dark);
+  cal.image_width_px = in.dark.frames.front().cols;
+  cal.image_height_px = in.dark.frames.front().rows;
+  cal.bit_depth = in.dark.bit_depth;
   cal.dark_offset_dn = dark.offset_dn;
   cal.read_noise_dn = dark.read_noise_dn;
   const MalusMeasurement malus = measureMalus(in.malus, dark.offset_dn);
@@ -120,6 +123,22 @@ InstrumentCalibration measureCalibration(const CalibrationInputs& in,
                 " deg): rotate the camera in its mount");
     cal.pixel_um = p.pixel_um;
     cal.camera_rotation_deg = p.camera_rotation_deg;
+    cal.pixel_size_source = "stage move";
+  }
+  if (in.micrometer) {
+    const MicrometerMeasurement m =
+        measureMicrometer(in.micrometer->image, in.micrometer->pitch_um);
+    if (cal.pixel_um) {
+      const double rel = std::abs(*cal.pixel_um / m.pixel_um - 1);
+      r.check(rel <= limits.max_pixel_size_disagreement,
+              "pixel size from the stage move (" + fmt(*cal.pixel_um, 4) +
+                  " um/px) and from the micrometer (" + fmt(m.pixel_um, 4) + " um/px) differ by " +
+                  fmt(100 * rel, 1) + " % (limit " +
+                  fmt(100 * limits.max_pixel_size_disagreement, 0) +
+                  " %): check the micrometer's pitch and the stage's steps per mm");
+    }
+    cal.pixel_um = m.pixel_um;  // a ruled standard is traceable; the stage's steps may not be
+    cal.pixel_size_source = "stage micrometer";
   }
   if (!r.list.empty()) throw CalibrationRefused(r.list);
   return cal;
@@ -140,8 +159,8 @@ InstrumentCalibration calibrate(const CalibrationInputs& in, const std::filesyst
   }
   Stack blank = in.blank;
   blank.blank.reset();
-  // Stored on the real polarizer axes, like the stacks acquired with this calibration.
-  for (double& a : blank.angles_deg) a += cal.polarizer_offset_deg;
+  blank.calibration.reset();
+  // Stored as recorded (index angles, raw DN): the analysis calibrates it like the sample.
   if (cal.pixel_um) blank.pixel_um = *cal.pixel_um;
   writeStackFolder(blank, folder / cal.blank_dir);
   saveCalibration(cal, file);
@@ -161,8 +180,12 @@ std::vector<std::string> describeCalibration(const InstrumentCalibration& c) {
       "retardance noise floor      " + fmt(c.noise_floor_nm) + " nm",
       "flat-field corner falloff   " + fmt(100 * c.vignetting, 1) + " %"};
   if (c.pixel_um) {
-    out.push_back("pixel size                  " + fmt(*c.pixel_um, 4) +
-                  " um/px (camera rotation " + fmt(c.camera_rotation_deg.value_or(0), 2) + " deg)");
+    std::string line = "pixel size                  " + fmt(*c.pixel_um, 4) + " um/px (" +
+                       (c.pixel_size_source.empty() ? "stage move" : c.pixel_size_source);
+    if (c.camera_rotation_deg) {
+      line += ", camera rotation " + fmt(*c.camera_rotation_deg, 2) + " deg";
+    }
+    out.push_back(line + ")");
   }
   return out;
 }

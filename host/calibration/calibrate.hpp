@@ -17,6 +17,11 @@ struct StageMovePair {
   double move_x_um = 0, move_y_um = 0;
 };
 
+struct MicrometerImage {
+  cv::Mat image;         // a stage micrometer's ruling, in focus
+  double pitch_um = 10;  // its ruling pitch
+};
+
 struct CalibrationInputs {
   std::string instrument = "default";
   Stack dark;         // LED off: >= 2 frames
@@ -24,6 +29,7 @@ struct CalibrationInputs {
   Stack blank;        // empty area, standard train, >= 3 angles
   Stack blank_again;  // a second blank stack at the same angles (noise floor)
   std::optional<StageMovePair> stage_move;
+  std::optional<MicrometerImage> micrometer;  // preferred for the pixel size when both are given
 };
 
 // The limits a usable instrument meets; each refusal names what to adjust.
@@ -37,6 +43,7 @@ struct CalibrationLimits {
   double max_dark_fraction = 0.25;  // dark offset as a fraction of full scale
   double max_camera_rotation_deg = 2;
   double min_correlation_response = 0.05;
+  double max_pixel_size_disagreement = 0.02;  // micrometer vs stage move, relative
 };
 
 // Measures everything (see calibration_measurements.hpp), checks it against the limits and

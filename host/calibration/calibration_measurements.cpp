@@ -1,9 +1,12 @@
 // Calibration measurements: least-squares harmonic fits, phase correlation, analysis' own fit.
 #include "calibration/calibration_measurements.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <opencv2/imgproc.hpp>
 
@@ -187,6 +190,114 @@ PixelSizeMeasurement measurePixelSize(const cv::Mat& before, const cv::Mat& afte
   rot = std::fmod(rot + 540.0, 360.0) - 180.0;
   p.camera_rotation_deg = rot;
   return p;
+}
+
+namespace {
+// Sub-pixel position of a peak from its two neighbours (parabola through three samples).
+double parabolicPeak(const std::vector<double>& v, int i) {
+  const double l = v[static_cast<std::size_t>(i - 1)], c = v[static_cast<std::size_t>(i)],
+               r = v[static_cast<std::size_t>(i + 1)];
+  const double den = l - 2 * c + r;
+  return i + (den < 0 ? 0.5 * (l - r) / den : 0.0);
+}
+
+// The lag of the highest autocorrelation value in [lo, hi], or -1 when it sits on an end
+// (no peak inside: nothing periodic there).
+int peakIn(const std::vector<double>& ac, int lo, int hi) {
+  lo = std::max(lo, 1);
+  hi = std::min(hi, static_cast<int>(ac.size()) - 2);
+  if (hi <= lo) return -1;
+  int best = lo;
+  for (int k = lo; k <= hi; ++k) {
+    if (ac[static_cast<std::size_t>(k)] > ac[static_cast<std::size_t>(best)]) best = k;
+  }
+  return best == lo || best == hi ? -1 : best;
+}
+}  // namespace
+
+MicrometerMeasurement measureMicrometer(const cv::Mat& image, double pitch_um,
+                                        double min_periodicity) {
+  if (!(pitch_um > 0)) throw CalibrationError("micrometer: the ruling pitch must be > 0 um");
+  if (image.empty()) throw CalibrationError("micrometer: the image is empty");
+  cv::Mat g;
+  image.convertTo(g, CV_32F);
+  if (g.channels() > 1) cv::cvtColor(g, g, cv::COLOR_BGR2GRAY);
+  const int w = g.cols, h = g.rows;
+  if (w < 16 || h < 16) throw CalibrationError("micrometer: the image is too small");
+
+  // Direction of the rulings: the strongest spectral peak away from DC (periods of at most a
+  // third of the field; slower terms are illumination falloff).
+  cv::Mat win, centred, spectrum, planes[2], mag;
+  cv::createHanningWindow(win, g.size(), CV_32F);
+  cv::subtract(g, cv::Scalar::all(cv::mean(g)[0]), centred);
+  cv::multiply(centred, win, centred);
+  cv::dft(centred, spectrum, cv::DFT_COMPLEX_OUTPUT);
+  cv::split(spectrum, planes);
+  cv::magnitude(planes[0], planes[1], mag);
+  double best = -1, fx = 0, fy = 0;
+  for (int r = 0; r < h; ++r) {
+    const float* m = mag.ptr<float>(r);
+    const int ky = r <= h / 2 ? r : r - h;
+    for (int c = 0; c <= w / 2; ++c) {
+      const double u = static_cast<double>(c) / w, v = static_cast<double>(ky) / h;
+      if (std::max(std::abs(c), std::abs(ky)) < 3) continue;
+      if (m[c] > best) {
+        best = m[c];
+        fx = u;
+        fy = v;
+      }
+    }
+  }
+  MicrometerMeasurement out;
+  out.lines_along_y = std::abs(fx) >= std::abs(fy);
+
+  // Profile across the rulings (the mean along them), its trend-free autocorrelation.
+  cv::Mat profile;
+  cv::reduce(g, profile, out.lines_along_y ? 0 : 1, cv::REDUCE_AVG, CV_64F);
+  profile = profile.reshape(1, 1).clone();
+  const int n = profile.cols;
+  cv::subtract(profile, cv::Scalar::all(cv::mean(profile)[0]), profile);
+  cv::Mat padded = cv::Mat::zeros(1, cv::getOptimalDFTSize(2 * n), CV_64F), f, power, acm;
+  profile.copyTo(padded(cv::Rect(0, 0, n, 1)));
+  cv::dft(padded, f, cv::DFT_COMPLEX_OUTPUT);
+  cv::mulSpectrums(f, f, power, 0, true);
+  cv::dft(power, acm, cv::DFT_INVERSE | cv::DFT_REAL_OUTPUT | cv::DFT_SCALE);
+  const int max_lag = n / 2;
+  std::vector<double> ac(static_cast<std::size_t>(max_lag + 2));
+  for (int k = 0; k < static_cast<int>(ac.size()); ++k) {
+    ac[static_cast<std::size_t>(k)] = acm.at<double>(0, k) / (n - k);  // unbiased
+  }
+  const auto refuse = [&](const std::string& why) {
+    throw CalibrationError("micrometer: " + why +
+                           ": image a stage micrometer's ruling in focus, lines across the "
+                           "field, and give its pitch (--micrometer-pitch-um)");
+  };
+  if (!(ac[0] > 1e-9)) refuse("the image is uniform, no ruled lines");
+  for (double& v : ac) v /= ac[0];
+
+  // Coarse period from the spectral peak, refined at the first autocorrelation peak, then read
+  // at the farthest whole number of periods (the error divides by that number).
+  const double f0 = out.lines_along_y ? std::abs(fx) : std::abs(fy);
+  if (!(f0 > 0)) refuse("no ruled lines found");
+  const double p0 = 1.0 / f0;
+  if (p0 > max_lag / 1.5) refuse("fewer than three ruled periods across the field");
+  int k1 =
+      peakIn(ac, static_cast<int>(std::floor(0.6 * p0)), static_cast<int>(std::ceil(1.4 * p0)));
+  if (k1 < 0) refuse("no regular ruling found (no autocorrelation peak at one period)");
+  const double p1 = parabolicPeak(ac, k1);
+  const int half = static_cast<int>(std::lround(p1 / 2));
+  out.periodicity = (ac[static_cast<std::size_t>(k1)] - ac[static_cast<std::size_t>(half)]) / 2;
+  if (out.periodicity < min_periodicity) {
+    refuse("no regular ruling found (periodicity " + std::to_string(out.periodicity) + ", below " +
+           std::to_string(min_periodicity) + ")");
+  }
+  if (p1 < 2.5) refuse("the ruling is finer than 2.5 px per period, below the camera's sampling");
+  const int periods = std::max(1, static_cast<int>(std::floor((max_lag - 0.5 * p1) / p1)));
+  const int kn = peakIn(ac, static_cast<int>(std::floor(periods * p1 - p1 / 2)),
+                        static_cast<int>(std::ceil(periods * p1 + p1 / 2)));
+  out.pitch_px = kn < 0 ? p1 : parabolicPeak(ac, kn) / periods;
+  out.pixel_um = pitch_um / out.pitch_px;
+  return out;
 }
 
 }  // namespace polscan::calibration

@@ -65,6 +65,20 @@ struct PixelSizeMeasurement {
 PixelSizeMeasurement measurePixelSize(const cv::Mat& before, const cv::Mat& after, double move_x_um,
                                       double move_y_um);
 
+// Pixel size from an image of a stage micrometer (ruled lines at a known pitch). The rulings'
+// direction comes from the strongest peak of the image's 2-D spectrum; the pitch in pixels from
+// the autocorrelation of the profile across them (cv::dft), read at the farthest whole number of
+// periods within half the profile for sub-pixel precision. Throws CalibrationError when the image
+// shows no regular ruling (a blank or defocused field) or fewer than three periods.
+struct MicrometerMeasurement {
+  double pixel_um = 0;        // sample-plane pixel size
+  double pitch_px = 0;        // ruling pitch in the image
+  double periodicity = 0;     // (ac(P) - ac(P/2)) / 2 of the normalised autocorrelation, 0..1
+  bool lines_along_y = true;  // the profile is taken along x (lines run up the image)
+};
+MicrometerMeasurement measureMicrometer(const cv::Mat& image, double pitch_um,
+                                        double min_periodicity = 0.3);
+
 // Removes the dark offset from every frame (saturating at 0).
 Stack subtractDark(const Stack& stack, double dark_offset_dn);
 

@@ -30,10 +30,13 @@ fs::path defaultCalibrationPath(const std::string& instrument) {
 void saveCalibration(InstrumentCalibration& cal, const fs::path& file) {
   json j;
   j["format"] = "polscan-calibration";
-  j["version"] = 1;
+  j["version"] = 2;
   j["instrument"] = cal.instrument;
   j["created"] = cal.created;
   j["wavelength_nm"] = cal.wavelength_nm;
+  j["image_width_px"] = cal.image_width_px;
+  j["image_height_px"] = cal.image_height_px;
+  j["bit_depth"] = cal.bit_depth;
   j["dark_offset_dn"] = cal.dark_offset_dn;
   j["read_noise_dn"] = cal.read_noise_dn;
   j["extinction_ratio"] = cal.extinction_ratio;
@@ -45,6 +48,7 @@ void saveCalibration(InstrumentCalibration& cal, const fs::path& file) {
   j["vignetting"] = cal.vignetting;
   if (cal.pixel_um) j["pixel_um"] = *cal.pixel_um;
   if (cal.camera_rotation_deg) j["camera_rotation_deg"] = *cal.camera_rotation_deg;
+  if (!cal.pixel_size_source.empty()) j["pixel_size_source"] = cal.pixel_size_source;
   j["dark"] = cal.dark_file;
   j["flat"] = cal.flat_file;
   j["blank"] = cal.blank_dir;
@@ -61,6 +65,7 @@ void saveCalibration(InstrumentCalibration& cal, const fs::path& file) {
   fs::rename(tmp, file, ec);
   if (ec) throw CalibrationError("cannot write " + file.string() + ": " + ec.message());
   cal.folder = file.parent_path();
+  cal.version = 2;
 }
 
 InstrumentCalibration loadCalibration(const fs::path& file) {
@@ -86,6 +91,16 @@ InstrumentCalibration loadCalibration(const fs::path& file) {
   c.instrument = j.value("instrument", "");
   c.created = j.value("created", "");
   c.wavelength_nm = num("wavelength_nm");
+  c.version = j.value("version", 1);
+  if (c.version > 2) {
+    throw CalibrationError(file.string() + ": calibration format version " +
+                           std::to_string(c.version) + " is newer than this polscan reads (2)");
+  }
+  if (c.version >= 2) {
+    c.image_width_px = static_cast<int>(num("image_width_px"));
+    c.image_height_px = static_cast<int>(num("image_height_px"));
+    c.bit_depth = static_cast<int>(num("bit_depth"));
+  }
   c.dark_offset_dn = num("dark_offset_dn");
   c.read_noise_dn = num("read_noise_dn");
   c.extinction_ratio = num("extinction_ratio");
@@ -97,6 +112,7 @@ InstrumentCalibration loadCalibration(const fs::path& file) {
   c.vignetting = num("vignetting");
   if (j.contains("pixel_um")) c.pixel_um = num("pixel_um");
   if (j.contains("camera_rotation_deg")) c.camera_rotation_deg = num("camera_rotation_deg");
+  c.pixel_size_source = j.value("pixel_size_source", c.pixel_um ? "stage move" : "");
   c.dark_file = j.value("dark", "dark.tif");
   c.flat_file = j.value("flat", "flat.tif");
   c.blank_dir = j.value("blank", "blank");

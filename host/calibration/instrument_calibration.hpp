@@ -13,7 +13,9 @@ struct InstrumentCalibration {
   std::string instrument;  // the name it is stored under
   std::string created;     // ISO 8601 UTC
   double wavelength_nm = 546;
-  // Camera.
+  // Camera: the frames the calibration was measured on (0: unknown, files before version 2).
+  int image_width_px = 0, image_height_px = 0;
+  int bit_depth = 0;
   double dark_offset_dn = 0;
   double read_noise_dn = 0;
   // Polarization optics.
@@ -28,10 +30,14 @@ struct InstrumentCalibration {
   // Geometry (absent when no stage move was measured).
   std::optional<double> pixel_um;
   std::optional<double> camera_rotation_deg;
+  std::string pixel_size_source;  // "stage micrometer" or "stage move"; empty without a size
   // Reference images, relative to the calibration file's folder.
   std::string dark_file = "dark.tif";  // CV_32F mean dark frame
   std::string flat_file = "flat.tif";  // CV_32F flat field, mean 1
   std::string blank_dir = "blank";     // the blank stack (stack folder)
+  // Version 1 stored the blank on the real polarizer axes (index + offset); version 2 keeps its
+  // index angles, like every other stack, and the analysis adds the offset to both.
+  int version = 2;
 
   std::filesystem::path folder;  // set by load/save: where the files are
   std::filesystem::path blankPath() const { return folder / blank_dir; }

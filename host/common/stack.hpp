@@ -31,6 +31,9 @@ struct Stack {
   int bit_depth = 16;                          // significant bits in each 16-bit sample
   std::optional<StagePosition> stage;          // absent: the field is taken to sit at (0, 0)
   std::optional<std::filesystem::path> blank;  // blank stack folder for background correction
+  // The instrument calibration (calibration.json) the stack was acquired with; the analysis
+  // applies it (dark, polarizer offset, its blank when the stack names none, pixel size).
+  std::optional<std::filesystem::path> calibration;
 };
 
 }  // namespace polscan

@@ -666,6 +666,7 @@ void writeOmeTiffStack(const Stack& stack, const fs::path& file, const OmeInstru
          return s;
        }()}};
   if (stack.blank) values.emplace_back("blank", stack.blank->string());
+  if (stack.calibration) values.emplace_back("calibration", stack.calibration->string());
   if (!instrument.firmware_version.empty()) {
     values.emplace_back("firmware_version", instrument.firmware_version);
   }
@@ -714,6 +715,10 @@ Stack readOmeTiffStack(const fs::path& file) {
   if (auto it = o.polscan.find("blank"); it != o.polscan.end()) {
     const fs::path blank = it->second;
     s.blank = blank.is_absolute() ? blank : file.parent_path() / blank;
+  }
+  if (auto it = o.polscan.find("calibration"); it != o.polscan.end()) {
+    const fs::path cal = it->second;
+    s.calibration = cal.is_absolute() ? cal : file.parent_path() / cal;
   }
   for (cv::Mat& f : in.frames) {
     if (f.depth() == CV_8U) f.convertTo(f, CV_16U, 256.0);  // as for 8-bit stack folders

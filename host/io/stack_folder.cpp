@@ -97,6 +97,7 @@ void writeStackFolder(const Stack& stack, const fs::path& dir) {
     j["stage_um"] = {{"x", stack.stage->x_um}, {"y", stack.stage->y_um}, {"z", stack.stage->z_um}};
   }
   if (stack.blank) j["blank"] = stack.blank->string();
+  if (stack.calibration) j["calibration"] = stack.calibration->string();
   json frames = json::array();
   for (std::size_t i = 0; i < stack.frames.size(); ++i) {
     const std::string name = frameName(i);
@@ -162,6 +163,10 @@ Stack readStackFolder(const fs::path& dir) {
   if (j.contains("blank")) {
     fs::path blank = field<std::string>(j, "blank", meta);
     stack.blank = blank.is_absolute() ? blank : dir / blank;
+  }
+  if (j.contains("calibration")) {
+    fs::path cal = field<std::string>(j, "calibration", meta);
+    stack.calibration = cal.is_absolute() ? cal : dir / cal;
   }
   std::vector<std::string> names;
   if (j.contains("frames")) {

@@ -37,7 +37,9 @@ AxisTravel axisTravel(const wire::Info& info, wire::Axis axis, const char* name)
 }  // namespace
 
 ScanRunner::ScanRunner(ScanInstrument instrument, fs::path out, ScanOptions options)
-    : inst_(std::move(instrument)), out_(std::move(out)), options_(options) {}
+    : inst_(std::move(instrument)), out_(std::move(out)), options_(options) {
+  analyzer_.setReconstruction(options_.reconstruction);
+}
 
 StageTravel ScanRunner::travel() {
   const wire::Info info = inst_.device.getInfo();
@@ -213,7 +215,7 @@ void ScanRunner::buildFocusMap(const ScanPlan& plan, ScanCheckpoint& cp) {
 }
 
 TileResult ScanRunner::analyse(const Stack& stack, const Tile& tile, double um_per_px) {
-  const analysis::FieldResult& r = analyzer_.analyze(stack, nullptr, tile.index, 1);
+  const analysis::FieldResult& r = analyzer_.analyze(stack, options_.blank.get(), tile.index, 1);
   TileResult t;
   t.index = tile.index;
   t.z_um = stack.stage ? stack.stage->z_um : 0.0;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,10 @@ struct ScanOptions {
   // run-out per stack; the stage moves while it turns). Stopped for stop-and-go and focusing.
   bool continuous = true;
   int mosaic_max_px = 4000;
+  // Instrument calibration for the analysis of every tile (calibration/analysis_calibration.hpp):
+  // dark frame, polarizer offset, and the blank stack for background correction (none: null).
+  analysis::ReconstructionOptions reconstruction;
+  std::shared_ptr<const Stack> blank;
 };
 
 struct ScanProgress {

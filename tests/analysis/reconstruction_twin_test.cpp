@@ -452,5 +452,55 @@ TEST(CompensatedReconstruction, AbsorbingCrystalKeepsItsRetardance) {
   EXPECT_LT(median(dark.intensity), 0.8 * median(clear.intensity));
 }
 
+// ---- instrument calibration: dark frame, camera offset, polarizer offset -------------------
+
+TEST(CalibratedReconstruction, DarkAndPolarizerOffsetRestoreTheCrystal) {
+  twin::OpticsConfig o = optics(OpticalTrain::Circular, {546});
+  o.black_level_dn = 150;
+  o.polarizer_offset_deg = -5;
+  const Stack st = renderStack(plateSlide(40.0, 70.0), o, kEight);
+  const RetardanceMap raw = reconstruct(st);
+  ReconstructionOptions opt;
+  opt.dark_frame = cv::Mat(st.frames[0].size(), CV_32F, cv::Scalar(150.0));
+  opt.polarizer_offset_deg = -5;
+  const RetardanceMap fixed = reconstruct(st, nullptr, opt);
+  EXPECT_GT(std::abs(median(raw.retardance_nm) - 40.0), 2.0);  // offset dilutes the modulation
+  EXPECT_GT(axialDiffDeg(axialMean(raw.slow_axis_deg, 180.0), 70.0), 4.0);
+  EXPECT_NEAR(median(fixed.retardance_nm), 40.0, 0.5);
+  EXPECT_LT(axialDiffDeg(axialMean(fixed.slow_axis_deg, 180.0), 70.0), 0.3);
+  // The uniform offset does the same as a flat dark frame.
+  ReconstructionOptions uniform;
+  uniform.dark_offset_dn = 150;
+  uniform.polarizer_offset_deg = -5;
+  EXPECT_NEAR(median(reconstruct(st, nullptr, uniform).retardance_nm), median(fixed.retardance_nm),
+              0.05);
+}
+
+TEST(CalibratedReconstruction, SaturationIsJudgedOnRawCounts) {
+  twin::OpticsConfig o = optics(OpticalTrain::Circular, {546});
+  o.led_level = 1.6;  // the bright half of the modulation clips at 4095 DN
+  o.black_level_dn = 200;
+  const Stack st = renderStack(plateSlide(60.0, 20.0), o, kEight);
+  const RetardanceMap raw = reconstruct(st);
+  const int clipped = cv::countNonZero(raw.saturated);
+  ASSERT_GT(clipped, 0);
+  ReconstructionOptions opt;
+  opt.dark_offset_dn = 200;  // after it no sample reaches full scale any more
+  const RetardanceMap m = reconstruct(st, nullptr, opt);
+  EXPECT_EQ(cv::countNonZero(m.saturated), clipped);
+  EXPECT_EQ(describeSaturation(m), describeSaturation(raw));
+}
+
+TEST(CalibratedReconstruction, DarkFrameOfAnotherSizeIsRefusedNamingBoth) {
+  const Stack st =
+      renderStack(plateSlide(40.0, 70.0), optics(OpticalTrain::Circular, {546}), kEight);
+  ReconstructionOptions opt;
+  opt.dark_frame = cv::Mat(16, 24, CV_32F, cv::Scalar(10.0));
+  expectErrorMentioning([&] { reconstruct(st, nullptr, opt); }, "24x16");
+  expectErrorMentioning([&] { reconstruct(st, nullptr, opt); }, "48x32");
+  opt.dark_frame = cv::Mat(32, 48, CV_8U, cv::Scalar(10));
+  expectErrorMentioning([&] { reconstruct(st, nullptr, opt); }, "CV_8UC1");
+}
+
 }  // namespace
 }  // namespace polscan::analysis

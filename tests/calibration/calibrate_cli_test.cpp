@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
+#include "hardware/twin/stage_micrometer.hpp"
 #include "io/stack_folder.hpp"
 #include "tests/calibration/twin_calibration_inputs.hpp"
 #include "tests/support/cli_runner.hpp"
@@ -26,6 +28,14 @@ fs::path writeInputs(const fs::path& dir, const twin::OpticsConfig& optics) {
   writeStackFolder(in.blank_again, dir / "blank2");
   cv::imwrite((dir / "before.png").string(), in.stage_move->before);
   cv::imwrite((dir / "after.png").string(), in.stage_move->after);
+  twin::StageMicrometer m;
+  m.extent_um = 150;
+  twin::FieldRequest q;
+  q.width_px = kW;
+  q.height_px = kH;
+  q.pixel_um = 0.4;
+  cv::imwrite((dir / "micrometer.png").string(),
+              twin::FieldRenderer(twin::stageMicrometerSlide(m), optics).render(q));
   return dir;
 }
 
@@ -33,7 +43,9 @@ std::string calibrateArgs(const fs::path& d, const fs::path& out) {
   return "calibrate --dark " + (d / "dark").string() + " --malus " + (d / "malus").string() +
          " --blank " + (d / "blank").string() + " --blank-again " + (d / "blank2").string() +
          " --move-before " + (d / "before.png").string() + " --move-after " +
-         (d / "after.png").string() + " --move-x-um 8 --calibration " + out.string();
+         (d / "after.png").string() + " --move-x-um 8 --micrometer " +
+         (d / "micrometer.png").string() + " --micrometer-pitch-um 10 --calibration " +
+         out.string();
 }
 
 }  // namespace
@@ -46,26 +58,63 @@ TEST(CalibrateCli, StoresACalibrationThatAcquireThenUses) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("polarizer zero offset       4.0"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("retardance noise floor"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("um/px (stage micrometer"), std::string::npos) << r.output;
   std::ifstream in(file);
   const auto j = nlohmann::json::parse(in);
   EXPECT_NEAR(j["qwp_axis_error_deg"].get<double>(), 2.0, 0.3);
+  EXPECT_NEAR(j["pixel_um"].get<double>(), 0.4, 0.004);  // twin's 0.4 um/px within 1 %
+  EXPECT_EQ(j["pixel_size_source"], "stage micrometer");
+  EXPECT_EQ(j["image_width_px"], 192);
+  EXPECT_EQ(j["bit_depth"], 12);
 
   const auto shown =
       polscan::testing::runCli(POLSCAN_EXE, "calibrate --show --calibration " + file.string());
   EXPECT_EQ(shown.status, 0) << shown.output;
   EXPECT_NE(shown.output.find("extinction ratio"), std::string::npos) << shown.output;
 
-  // acquire links the stored blank, shifts the angles by the offset, takes the pixel size.
+  // acquire records the calibration (applied by the analysis) and takes its pixel size; the
+  // angles stay the index angles.
   const fs::path stack = d / "stack";
   const auto a =
-      polscan::testing::runCli(POLSCAN_EXE, "acquire --angles 4 --mode stop-and-go --out " +
-                                                stack.string() + " --calibration " + file.string());
+      polscan::testing::runCli(POLSCAN_EXE,
+                               "acquire --angles 4 --mode stop-and-go --image-width-px 192 "
+                               "--image-height-px 144 --out " +
+                                   stack.string() + " --calibration " + (d / "cal").string());
   ASSERT_EQ(a.status, 0) << a.output;
   const Stack s = readStackFolder(stack);
-  ASSERT_TRUE(s.blank.has_value());
-  EXPECT_TRUE(fs::equivalent(*s.blank, d / "cal" / "blank"));
-  EXPECT_NEAR(s.angles_deg[1], 45.0 + j["polarizer_offset_deg"].get<double>(), 0.2);
+  ASSERT_TRUE(s.calibration.has_value());
+  EXPECT_TRUE(fs::equivalent(*s.calibration, file));
+  EXPECT_FALSE(s.blank.has_value());
+  EXPECT_NEAR(s.angles_deg[1], 45.0, 0.2);
   EXPECT_NEAR(s.pixel_um, j["pixel_um"].get<double>(), 1e-9);
+  const auto an = polscan::testing::runCli(POLSCAN_EXE, "analyze " + stack.string());
+  EXPECT_EQ(an.status, 0) << an.output;
+
+  // The camera's default 1024x768 frames do not fit a 192x144 calibration: refused before
+  // anything is acquired, naming both.
+  const auto wrong = polscan::testing::runCli(
+      POLSCAN_EXE, "acquire --angles 4 --mode stop-and-go --out " + (d / "wrong").string() +
+                       " --calibration " + file.string());
+  EXPECT_NE(wrong.status, 0) << wrong.output;
+  EXPECT_NE(wrong.output.find("192x144 px"), std::string::npos) << wrong.output;
+  EXPECT_NE(wrong.output.find("1024x768 px"), std::string::npos) << wrong.output;
+  EXPECT_FALSE(fs::exists(d / "wrong" / "stack.json"));
+
+  // analyze and scan refuse it too, before any analysis or scan folder.
+  Stack small = readStackFolder(d / "blank");
+  for (cv::Mat& f : small.frames) cv::resize(f, f, cv::Size(96, 72));
+  writeStackFolder(small, d / "small");
+  const auto an_small = polscan::testing::runCli(
+      POLSCAN_EXE, "analyze " + (d / "small").string() + " --calibration " + file.string());
+  EXPECT_NE(an_small.status, 0) << an_small.output;
+  EXPECT_NE(an_small.output.find("96x72 px, 12-bit"), std::string::npos) << an_small.output;
+  EXPECT_NE(an_small.output.find("192x144 px, 12-bit"), std::string::npos) << an_small.output;
+  const auto sc = polscan::testing::runCli(
+      POLSCAN_EXE, "scan --width-mm 0.2 --height-mm 0.2 --no-autofocus --out " +
+                       (d / "scan").string() + " --calibration " + (d / "cal").string());
+  EXPECT_NE(sc.status, 0) << sc.output;
+  EXPECT_NE(sc.output.find("192x144 px"), std::string::npos) << sc.output;
+  EXPECT_FALSE(fs::exists(d / "scan"));
   fs::remove_all(d);
 }
 

@@ -83,6 +83,7 @@ TEST(OmeTiff, RoundTripKeepsPixelsAndMetadata) {
   Stack s = renderedStack({0.0, 45.0, 90.0, 135.0}, false, 96, 64, 300.0, -150.5);
   s.train = OpticalTrain::Crossed;
   s.blank = "blank.ome.tif";
+  s.calibration = "/etc/polscan/scope-1/calibration.json";
   writeOmeTiffStack(s, f);
   const Stack r = readOmeTiffStack(f);
   ASSERT_EQ(r.frames.size(), 4u);
@@ -101,6 +102,8 @@ TEST(OmeTiff, RoundTripKeepsPixelsAndMetadata) {
   EXPECT_DOUBLE_EQ(r.stage->z_um, 3.5);
   ASSERT_TRUE(r.blank.has_value());
   EXPECT_EQ(*r.blank, f.parent_path() / "blank.ome.tif");
+  ASSERT_TRUE(r.calibration.has_value());  // the instrument calibration it was acquired with
+  EXPECT_EQ(*r.calibration, "/etc/polscan/scope-1/calibration.json");
   // The generic entry point picks the format by name.
   EXPECT_EQ(cv::norm(readStack(f).frames[3], s.frames[3], cv::NORM_INF), 0.0);
   fs::remove(f);
