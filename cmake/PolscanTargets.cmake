@@ -1,5 +1,19 @@
 # Helpers that give every polscan target the same language level and warnings.
 
+# Unity builds: each library and test target compiles its sources in batches of 8 per
+# translation unit, so the heavy headers (OpenCV, GoogleTest, Boost.Asio, CLI11, nlohmann-json)
+# are parsed once per batch instead of once per file. This roughly halves CI's compile time; turn
+# it off (-DPOLSCAN_UNITY_BUILD=OFF) to find which file a compile error belongs to.
+option(POLSCAN_UNITY_BUILD "Compile library and test sources in unity batches" ON)
+function(polscan_unity_build name)
+  if(POLSCAN_UNITY_BUILD)
+    set_target_properties(${name} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
+    # A GoogleTest fixture in an anonymous namespace is fine in its own file; included into a
+    # unity batch, GCC sees the TEST classes as defined in a header and warns.
+    target_compile_options(${name} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-Wno-subobject-linkage>)
+  endif()
+endfunction()
+
 # polscan_library(name SOURCES ... [DEPS ...]) : a static library of host code (C++20).
 function(polscan_library name)
   cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
@@ -8,6 +22,7 @@ function(polscan_library name)
   target_compile_options(${name} PRIVATE ${POLSCAN_WARNINGS})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/host ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${A_DEPS})
+  polscan_unity_build(${name})
 endfunction()
 
 # polscan_test(name SOURCES ... [DEPS ...] [LABELS ...]) : a GoogleTest executable registered
@@ -29,6 +44,7 @@ function(polscan_test name)
   target_compile_options(${name} PRIVATE ${POLSCAN_WARNINGS})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/host ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PRIVATE ${A_DEPS} GTest::gmock GTest::gtest_main)
+  polscan_unity_build(${name})
   gtest_discover_tests(${name} WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}
     PROPERTIES LABELS "${A_LABELS}" DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -4,12 +4,9 @@
 #include <cmath>
 #include <numbers>
 
+#include "hardware/twin/degrees.hpp"
+
 namespace polscan::twin {
-namespace {
-
-constexpr double kDeg = std::numbers::pi / 180.0;
-
-}  // namespace
 
 JonesMatrix JonesMatrix::operator*(const JonesMatrix& o) const {
   return {a * o.a + b * o.c, a * o.b + b * o.d, c * o.a + d * o.c, c * o.b + d * o.d};

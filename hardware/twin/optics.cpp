@@ -4,10 +4,10 @@
 #include <cmath>
 #include <numbers>
 
+#include "hardware/twin/degrees.hpp"
+
 namespace polscan::twin {
 namespace {
-
-constexpr double kDeg = std::numbers::pi / 180.0;
 
 double leakOf(double extinction_ratio) {
   return std::isfinite(extinction_ratio) && extinction_ratio > 0 ? 1.0 / extinction_ratio : 0.0;

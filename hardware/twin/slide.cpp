@@ -9,12 +9,12 @@
 #include <unordered_map>
 
 #include "hardware/twin/crystal_generators.hpp"
+#include "hardware/twin/degrees.hpp"
 #include "hardware/twin/rng.hpp"
 
 namespace polscan::twin {
 namespace {
 
-constexpr double kDeg = std::numbers::pi / 180.0;
 constexpr std::array<Shape, 11> kAllShapes = {Shape::Needle,       Shape::Rhomboid, Shape::Rod,
                                               Shape::Bipyramid,    Shape::Ovoid,    Shape::Dumbbell,
                                               Shape::NotchedPlate, Shape::Clump,    Shape::Cell,

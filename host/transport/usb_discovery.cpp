@@ -17,10 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string busAddress(std::uint8_t bus, std::uint8_t address) {
-  return "(bus " + std::to_string(bus) + " address " + std::to_string(address) + ")";
-}
-
 // Parses a decimal number in 1..255 filling the whole string.
 std::optional<std::uint8_t> parseByte(const std::string& s) {
   unsigned v = 0;
@@ -63,7 +59,7 @@ std::vector<InstrumentCandidate> listUsbInstruments() {
                     ? "usb:" + std::to_string(c.bus) + ":" + std::to_string(c.usb_address)
                     : "usb:" + c.serial;
     c.description = "polscan USB instrument" + (c.serial.empty() ? "" : ", serial " + c.serial) +
-                    " " + busAddress(c.bus, c.usb_address);
+                    " " + usbBusAddress(c.bus, c.usb_address);
     out.push_back(std::move(c));
   }
   if (count >= 0) libusb_free_device_list(list, 1);

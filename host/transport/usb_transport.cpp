@@ -33,10 +33,6 @@ std::string usbId(std::uint16_t vid, std::uint16_t pid) {
   return hex4(vid) + ":" + hex4(pid);
 }
 
-std::string busAddress(std::uint8_t bus, std::uint8_t address) {
-  return "(bus " + std::to_string(bus) + " address " + std::to_string(address) + ")";
-}
-
 std::string errorName(int libusb_error) {
   return std::string(libusb_error_name(libusb_error)) + " (" + libusb_strerror(libusb_error) + ")";
 }
@@ -94,9 +90,13 @@ boost::system::error_code make_error_code(UsbReadError e) {
   return {static_cast<int>(e), usbReadCategory()};
 }
 
+std::string usbBusAddress(std::uint8_t bus, std::uint8_t address) {
+  return "(bus " + std::to_string(bus) + " address " + std::to_string(address) + ")";
+}
+
 std::string usbOpenErrorText(int libusb_error, std::uint16_t vid, std::uint16_t pid,
                              std::uint8_t bus, std::uint8_t address, const char* action) {
-  const std::string device = "USB device " + usbId(vid, pid) + " " + busAddress(bus, address);
+  const std::string device = "USB device " + usbId(vid, pid) + " " + usbBusAddress(bus, address);
   switch (libusb_error) {
     case LIBUSB_ERROR_ACCESS:
       return "permission denied opening " + device +
@@ -155,7 +155,7 @@ void UsbTransport::openDevice(const UsbSelector& selector) {
     c.address = libusb_get_device_address(c.dev);
     if ((selector.bus && *selector.bus != c.bus) ||
         (selector.address && *selector.address != c.address)) {
-      elsewhere.push_back(busAddress(c.bus, c.address));
+      elsewhere.push_back(usbBusAddress(c.bus, c.address));
       continue;
     }
     candidates.push_back(c);
@@ -206,7 +206,7 @@ void UsbTransport::openDevice(const UsbSelector& selector) {
         chosen = &c;
         break;
       }
-      seen.push_back(serial.empty() ? "(no serial) " + busAddress(c.bus, c.address) : serial);
+      seen.push_back(serial.empty() ? "(no serial) " + usbBusAddress(c.bus, c.address) : serial);
       libusb_close(h);
     }
     if (chosen == nullptr) {
@@ -232,7 +232,7 @@ void UsbTransport::openDevice(const UsbSelector& selector) {
           libusb_close(h);
         }
         text += " " + (serial.empty() ? std::string("?") : serial) + " " +
-                busAddress(c.bus, c.address) + ";";
+                usbBusAddress(c.bus, c.address) + ";";
       }
       throw TransportError(text + " choose one with usb:SERIAL or usb:BUS:ADDR");
     }
@@ -244,7 +244,7 @@ void UsbTransport::openDevice(const UsbSelector& selector) {
   bus_ = chosen->bus;
   address_ = chosen->address;
   description_ = "usb " + usbId(vid_, pid_) + (serial_.empty() ? "" : " serial " + serial_) + " " +
-                 busAddress(bus_, address_);
+                 usbBusAddress(bus_, address_);
 }
 
 void UsbTransport::findEndpoints(int interface_number) {

@@ -137,6 +137,9 @@ class UsbTransport final : public Transport {
 std::string usbOpenErrorText(int libusb_error, std::uint16_t vid, std::uint16_t pid,
                              std::uint8_t bus, std::uint8_t address, const char* action);
 
+// "(bus 1 address 2)": how messages and listings name a USB device's place on the bus.
+std::string usbBusAddress(std::uint8_t bus, std::uint8_t address);
+
 }  // namespace polscan
 
 namespace boost::system {

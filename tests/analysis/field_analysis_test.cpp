@@ -9,6 +9,7 @@
 #include "analysis/compensator_view.hpp"
 #include "analysis/field_analysis.hpp"
 #include "synthetic_scene.hpp"
+#include "tests/support/axial_angle.hpp"
 
 namespace polscan::analysis {
 namespace {
@@ -17,10 +18,7 @@ using testing::PaintedShape;
 using testing::SceneSpec;
 using Kind = PaintedShape::Kind;
 
-double axialDiffDeg(double a, double b) {
-  double d = std::fmod(std::abs(a - b), 180.0);
-  return std::min(d, 180.0 - d);
-}
+using ::polscan::testing::axialDiffDeg;
 
 SceneSpec field(int w = 160, int h = 120) {
   SceneSpec s;

@@ -8,6 +8,7 @@
 #include "analysis/analysis_error.hpp"
 #include "analysis/reconstruction.hpp"
 #include "synthetic_scene.hpp"
+#include "tests/support/axial_angle.hpp"
 
 namespace polscan::analysis {
 namespace {
@@ -15,10 +16,7 @@ namespace {
 using testing::PaintedShape;
 using testing::SceneSpec;
 
-double axialDiffDeg(double a, double b, double period = 180.0) {
-  double d = std::fmod(std::abs(a - b), period);
-  return std::min(d, period - d);
-}
+using ::polscan::testing::axialDiffDeg;
 
 // A field entirely covered by one uniform retarder.
 SceneSpec uniformScene(double ret_nm, double axis_deg, std::vector<double> angles,

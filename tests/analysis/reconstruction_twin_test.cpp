@@ -13,6 +13,7 @@
 #include "analysis/reconstruction.hpp"
 #include "analysis/wavelength_unwrap.hpp"
 #include "hardware/twin/field_renderer.hpp"
+#include "tests/support/axial_angle.hpp"
 
 namespace polscan::analysis {
 namespace {
@@ -20,10 +21,7 @@ namespace {
 const std::vector<double> kEight{0, 22.5, 45, 67.5, 90, 112.5, 135, 157.5};
 const std::vector<double> kRgb{610, 545, 465};
 
-double axialDiffDeg(double a, double b, double period = 180.0) {
-  double d = std::fmod(std::abs(a - b), period);
-  return std::min(d, period - d);
-}
+using ::polscan::testing::axialDiffDeg;
 
 // A slide whose one plate (even thickness) covers the whole field.
 twin::Slide plateSlide(double retardance_nm, double slow_axis_deg, double absorption = 0.0) {

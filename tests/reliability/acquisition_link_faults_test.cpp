@@ -69,7 +69,7 @@ struct Rig {
   VirtualCamera camera;
 };
 
-AcquisitionSettings eightAngles() {
+AcquisitionSettings eightAnglesWithFrameTimeout() {
   AcquisitionSettings s;
   s.request.angles_deg = equallySpacedAngles(8);
   s.request.exposure_us = 5000;
@@ -141,7 +141,8 @@ TEST(AcquisitionUnderLinkFaults, EveryStackCompletesPairedAndWrittenThroughCorru
     RecoveryReport report;
     RecoveryPolicy policy;
     policy.max_attempts = 4;
-    Stack s = acquireStackRecovering(rig.device, rig.camera, eightAngles(), policy, &report);
+    Stack s = acquireStackRecovering(rig.device, rig.camera, eightAnglesWithFrameTimeout(), policy,
+                                     &report);
     recovered += report.reconnects;
     writeStackFolder(s, out / ("field_" + std::to_string(k)));
     done.push_back({x, y, std::move(s)});
@@ -173,13 +174,13 @@ TEST(AcquisitionUnderLinkFaults, DeviceThatNeverComesBackStopsWithAClearErrorAnd
   plan.from_device.corrupt = 0.01;
   Rig rig(plan);
   const fs::path out = freshDir("polscan-linkgone");
-  const Stack first = acquireStack(rig.device, rig.camera, eightAngles());
+  const Stack first = acquireStack(rig.device, rig.camera, eightAnglesWithFrameTimeout());
   writeStackFolder(first, out / "field_0");
   rig.sim.kill();  // the instrument is gone for good (power cut, cable cut)
   RecoveryPolicy policy;
   policy.reconnect_wait = std::chrono::milliseconds(500);
   try {
-    acquireStackRecovering(rig.device, rig.camera, eightAngles(), policy);
+    acquireStackRecovering(rig.device, rig.camera, eightAnglesWithFrameTimeout(), policy);
     FAIL() << "expected LinkError";
   } catch (const LinkError& e) {
     const std::string what = e.what();
