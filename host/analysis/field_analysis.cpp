@@ -26,9 +26,12 @@ bool isHaloFragment(const std::vector<CrystalFeatures>& regions, std::size_t i,
     const double gap = d - 0.5 * (f.length_um + p.length_um);
     if (gap <= gap_um) return true;
     // A lobe cut off by the fold is the same crystal: same slow axis (a separate neighbour's is
-    // random), and it can lie a little farther out than a halo.
-    double dslow = std::fmod(std::abs(f.slow_axis_deg - p.slow_axis_deg), 180.0);
-    dslow = std::min(dslow, 180.0 - dslow);
+    // random), and it can lie a little farther out than a halo. Past a half wave sin(delta) turns
+    // negative and the circular fit reads the slow axis turned by 90 deg, so a lobe on the other
+    // side of the half-wave ring of a strong crystal shows the perpendicular axis: the axes are
+    // compared modulo 90 deg (the crossed trains know them only modulo 90 anyway).
+    double dslow = std::fmod(std::abs(f.slow_axis_deg - p.slow_axis_deg), 90.0);
+    dslow = std::min(dslow, 90.0 - dslow);
     if (gap <= kLobeGapFactor * gap_um && dslow <= kLobeMaxAxisDiffDeg) return true;
   }
   return false;
