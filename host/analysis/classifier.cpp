@@ -79,9 +79,9 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
       // ~1-1.3 um and eats its tapered tips. Narrow (at about the resolution) and elongated is
       // the needle shape there.
       {
-        const double needle = std::max(above(std::log(aspect), std::log(4.0), 0.2),
-                                       below(f.width_um, 1.4, 0.1) +
-                                           above(std::log(aspect), std::log(1.5), 0.2));
+        const double needle =
+            std::max(above(std::log(aspect), std::log(4.0), 0.2),
+                     below(f.width_um, 1.4, 0.1) + above(std::log(aspect), std::log(1.5), 0.2));
         return above(strong, 0.55, 0.06) + 2.0 * negativeElongation(f) + needle +
                sizeWithin(f.length_um, 2.0, 40.0) + below(f.width_um, 2.5, 0.4);
       }
@@ -133,8 +133,7 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
              sizeWithin(f.length_um, 10.0, 100.0) + above(f.width_um, 6.0, 1.5) +
              above(f.box_fill, 0.85, 0.03) + below(std::log(f.box_aspect), std::log(3.0), 0.2) +
              1.5 * within(f.centre_peak, 0.88, 1.12, 0.04) +
-             1.5 * below(f.facet_contrast, 0.1, 0.03) +
-             clear;
+             1.5 * below(f.facet_contrast, 0.1, 0.03) + clear;
     default:
       return -1e9;
   }
