@@ -90,6 +90,8 @@ const FieldResult& FieldAnalyzer::analyze(const polscan::Stack& stack, const pol
     rec.long_axis_deg = f.long_axis_deg;
     rec.elongation = f.elongation;
     rec.field = field_index;
+    // CrystalFeatures::focus is per pixel (gradient over a pixel step): per um for the report.
+    if (result.map.pixel_um > 0) rec.focus_per_um = f.focus / result.map.pixel_um;
     if (c.needs_review) result.needs_review.push_back(rec.id);
     if (f.touches_border) result.touching_border.push_back(rec.id);
     result.crystals.push_back(rec);

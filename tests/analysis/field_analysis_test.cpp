@@ -88,6 +88,11 @@ TEST(FieldAnalysis, FocusDropsWhenTheFieldIsBlurred) {
   EXPECT_GT(a.features[0].focus, 0.2);
   EXPECT_LT(b.features[0].focus, 0.7 * a.features[0].focus)
       << "sharp " << a.features[0].focus << " blurred " << b.features[0].focus;
+  // The report carries it per micrometre (the scene's pixels are 0.5 um).
+  ASSERT_TRUE(a.crystals[0].focus_per_um.has_value());
+  ASSERT_TRUE(b.crystals[0].focus_per_um.has_value());
+  EXPECT_NEAR(*a.crystals[0].focus_per_um, a.features[0].focus / 0.5, 1e-9);
+  EXPECT_LT(*b.crystals[0].focus_per_um, 0.7 * *a.crystals[0].focus_per_um);
 }
 
 TEST(FieldAnalysis, StrongNegativeNeedleIsMsuNegative) {
