@@ -461,6 +461,9 @@ std::string formatReport(const EvalResult& r) {
                 m.false_non_birefringent_per_100_fields, static_cast<long long>(c.false_crystals),
                 m.false_crystals_per_100_fields);
   o << buf;
+  o << "  (a non-birefringent report names no crystal: the report says polarized light cannot "
+       "identify it and apatite needs alizarin red; on debris it costs a stain, not a "
+       "diagnosis)\n";
   o << "\nReliability of the confidence (" << (r.config.raw_confidence ? "raw" : "calibrated")
     << "): best guesses of a crystal class, claimed (>= 0.6) or sent to review\n"
        "  confidence   n  mean conf.  accuracy\n";
