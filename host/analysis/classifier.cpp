@@ -35,6 +35,22 @@ double positiveElongation(const CrystalFeatures& f) {
 double negativeElongation(const CrystalFeatures& f) {
   return f.elongation == Elongation::None ? 0.0 : above(f.axis_to_long_deg - 45.0, 0.0, 6.0);
 }
+// Elongation evidence for a class whose sign is only a habit ("mostly positive"): the observed
+// sign is a mixture of the usual and the minority habit, so its log-likelihood ratio against an
+// uninformative sign is bounded, log(2 p) for the usual sign and log(2 (1 - p)) for the other,
+// instead of growing without limit like the decisive CPPD/MSU terms. With the circular analyser
+// at one wavelength the fitted slow axis of any part past a half wave is also turned by 90 deg,
+// so a strong crystal's observed sign is less certain still.
+double habitualElongation(const CrystalFeatures& f, double p_positive) {
+  if (f.elongation == Elongation::None) return 0.0;
+  const double looks_positive = std::exp(positiveElongation(f));
+  const double looks_negative = std::exp(negativeElongation(f));
+  return std::log(2.0 * (p_positive * looks_positive + (1.0 - p_positive) * looks_negative));
+}
+
+// Share of whewellite crystals with the slow axis along the long axis: "mostly positive" in the
+// literature (domain.md), taken as 4 in 5.
+constexpr double kWhewellitePositive = 0.8;
 
 double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave) {
   const double mean = f.mean_retardance_nm, peak = f.peak_retardance_nm;
@@ -59,17 +75,27 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
     case CrystalClass::MSU:
       // Strong (0.5-1 um thick x ~0.3 -> 150-300 nm, at or past the fold), negative elongation
       // (fast axis along the needle), needles: aspect > ~4, 2-40 um long, ~0.5-2 um wide.
-      return above(strong, 0.55, 0.06) + 2.0 * negativeElongation(f) +
-             above(std::log(aspect), std::log(4.0), 0.2) + sizeWithin(f.length_um, 2.0, 40.0) +
-             below(f.width_um, 2.5, 0.4);
+      // A short needle (2-4 um) cannot show aspect 4 through the optics: the blur widens it to
+      // ~1-1.3 um and eats its tapered tips. Narrow (at about the resolution) and elongated is
+      // the needle shape there.
+      {
+        const double needle =
+            std::max(above(std::log(aspect), std::log(4.0), 0.2),
+                     below(f.width_um, 1.4, 0.1) + above(std::log(aspect), std::log(1.5), 0.2));
+        return above(strong, 0.55, 0.06) + 2.0 * negativeElongation(f) + needle +
+               sizeWithin(f.length_um, 2.0, 40.0) + below(f.width_um, 2.5, 0.4);
+      }
     case CrystalClass::CaOxMonohydrate: {
       // Strong (birefringence 0.16, a few hundred nm), ovoids/biconcave discs or dumbbells,
-      // 3-20 um; mostly positive along the long axis (weak evidence only).
+      // 3-20 um; mostly positive along the long axis (a habit, not a rule: bounded evidence).
       const double ovoid =
           below(std::log(aspect), std::log(2.5), 0.2) + below(f.rectangularity, 0.9, 0.04);
       const double dumbbell = below(f.waist, 0.75, 0.06);
+      // Not a needle: those habits at >= 3 um and at most ~2.5:1 are >= ~1.2 um wide, where an
+      // MSU needle is 0.5-1 um (what tells a short negative needle from a minority-sign ovoid).
       return above(strong, 0.55, 0.06) + std::max(ovoid, dumbbell) +
-             sizeWithin(f.length_um, 3.0, 20.0) + 0.5 * positiveElongation(f) + clear;
+             sizeWithin(f.length_um, 3.0, 20.0) + above(f.width_um, 1.2, 0.2) +
+             habitualElongation(f, kWhewellitePositive) + clear;
     }
     case CrystalClass::CaOxDihydrate: {
       // Weddellite (0.021, near zero looking down c): weak. A tetragonal bipyramid seen as an
@@ -101,11 +127,13 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
     case CrystalClass::Cholesterol:
       // Large, flat, thin rectangular plates (right-angle corners, a notched corner): moderate
       // retardance that is uniform over the plate (no apex, no facets), 10-100 um, box-like.
+      // Uniform both ways: a core reading well under its rim is no flat plate but a thick core
+      // folded past the quarter wave (a strong lens such as a whewellite ovoid).
       return within(mean, 5.0, 0.8 * quarter_wave, 6.0) + below(f.fold_fraction, 0.3, 0.08) +
              sizeWithin(f.length_um, 10.0, 100.0) + above(f.width_um, 6.0, 1.5) +
              above(f.box_fill, 0.85, 0.03) + below(std::log(f.box_aspect), std::log(3.0), 0.2) +
-             1.5 * below(f.centre_peak, 1.12, 0.04) + 1.5 * below(f.facet_contrast, 0.1, 0.03) +
-             clear;
+             1.5 * within(f.centre_peak, 0.88, 1.12, 0.04) +
+             1.5 * below(f.facet_contrast, 0.1, 0.03) + clear;
     default:
       return -1e9;
   }

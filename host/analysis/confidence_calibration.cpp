@@ -39,12 +39,12 @@ const ConfidenceCalibration& defaultCalibration() {
   static const ConfidenceCalibration table = [] {
     ConfidenceCalibration c;
     // BEGIN FITTED TABLE
-    c.per_class[0] = {2.3836, 0.7406};  // CPPD: 457 best guesses, 455 right
-    c.per_class[1] = {2.3836, 0.7406};  // MSU: 217 best guesses, 217 right
-    c.per_class[2] = {2.3836, 0.7406};  // CaOx-monohydrate: 155 best guesses, 153 right
-    c.per_class[3] = {2.3836, 0.7406};  // CaOx-dihydrate: 204 best guesses, 201 right
-    c.per_class[4] = {2.3836, 0.7406};  // uric-acid: 93 best guesses, 92 right
-    c.per_class[5] = {2.3836, 0.7406};  // cholesterol: 34 best guesses, 29 right
+    c.per_class[0] = {2.7597, 0.6231};  // CPPD: 457 best guesses, 455 right
+    c.per_class[1] = {2.7597, 0.6231};  // MSU: 219 best guesses, 217 right
+    c.per_class[2] = {2.7597, 0.6231};  // CaOx-monohydrate: 159 best guesses, 156 right
+    c.per_class[3] = {2.7597, 0.6231};  // CaOx-dihydrate: 202 best guesses, 200 right
+    c.per_class[4] = {2.7597, 0.6231};  // uric-acid: 93 best guesses, 92 right
+    c.per_class[5] = {2.7597, 0.6231};  // cholesterol: 30 best guesses, 29 right
     c.per_class[6] = {0.3985, 0.7026};  // non-birefringent: 285 best guesses, 150 right
     // END FITTED TABLE
     return c;

@@ -26,9 +26,12 @@ bool isHaloFragment(const std::vector<CrystalFeatures>& regions, std::size_t i,
     const double gap = d - 0.5 * (f.length_um + p.length_um);
     if (gap <= gap_um) return true;
     // A lobe cut off by the fold is the same crystal: same slow axis (a separate neighbour's is
-    // random), and it can lie a little farther out than a halo.
-    double dslow = std::fmod(std::abs(f.slow_axis_deg - p.slow_axis_deg), 180.0);
-    dslow = std::min(dslow, 180.0 - dslow);
+    // random), and it can lie a little farther out than a halo. Past a half wave sin(delta) turns
+    // negative and the circular fit reads the slow axis turned by 90 deg, so a lobe on the other
+    // side of the half-wave ring of a strong crystal shows the perpendicular axis: the axes are
+    // compared modulo 90 deg (the crossed trains know them only modulo 90 anyway).
+    double dslow = std::fmod(std::abs(f.slow_axis_deg - p.slow_axis_deg), 90.0);
+    dslow = std::min(dslow, 90.0 - dslow);
     if (gap <= kLobeGapFactor * gap_um && dslow <= kLobeMaxAxisDiffDeg) return true;
   }
   return false;
@@ -87,6 +90,8 @@ const FieldResult& FieldAnalyzer::analyze(const polscan::Stack& stack, const pol
     rec.long_axis_deg = f.long_axis_deg;
     rec.elongation = f.elongation;
     rec.field = field_index;
+    // CrystalFeatures::focus is per pixel (gradient over a pixel step): per um for the report.
+    if (result.map.pixel_um > 0) rec.focus_per_um = f.focus / result.map.pixel_um;
     if (c.needs_review) result.needs_review.push_back(rec.id);
     if (f.touches_border) result.touching_border.push_back(rec.id);
     result.crystals.push_back(rec);

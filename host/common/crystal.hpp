@@ -1,6 +1,7 @@
 // One identified crystal as it appears in report.json.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/crystal_class.hpp"
@@ -20,6 +21,10 @@ struct CrystalRecord {
   double long_axis_deg = 0.0;  // long-axis orientation, [0, 180)
   Elongation elongation = Elongation::None;
   int field = 0;  // index of the field (stack) it was found in
+  // Focus of the crystal: mean gradient across its outline of its retardance (I0 for a
+  // non-birefringent particle) relative to its level, per um (1/um). Sharp edges ~0.5-1 /um,
+  // a crystal out of the depth of field well under that. Absent when not measured.
+  std::optional<double> focus_per_um;
 };
 
 }  // namespace polscan

@@ -102,6 +102,7 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
   optics.led_drift = config.led_drift;
   optics.polarizer_wobble_deg = config.polarizer_wobble_deg;
   optics.vignetting = config.vignetting;
+  optics.wavelengths_nm = {config.wavelength_nm};
 
   // Fields on a grid with a gap between them: no object is scored twice, and the slide is only as
   // large as the fields need (objects elsewhere would cost placement time only).
@@ -177,7 +178,11 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
         const double radius = scored ? std::clamp(half, 4.0, config.match_distance_um)
                                      : 0.5 * std::hypot(o->length_um, o->width_um) + 3.0;
         tp.push_back({o->x_um, o->y_um, radius});
-        ti.push_back({o->cls, o->length_um, o->retardance_nm(), scored});
+        // With one wavelength, a strong crystal near a multiple of a half wave shows (almost) no
+        // birefringence: flagged so the report can say how many errors that physics explains.
+        const bool blind = optics.wavelengths_nm.size() == 1 &&
+                           readsUnderAtWavelength(o->retardance_nm(), optics.wavelengths_nm[0]);
+        ti.push_back({o->cls, o->length_um, o->retardance_nm(), scored, blind});
       }
       std::vector<DetectionPoint> dp;
       std::vector<CrystalClass> reported;
@@ -323,6 +328,16 @@ nlohmann::json toJson(const EvalResult& r) {
                            {"class_accuracy", num(m.class_accuracy)},
                            {"end_to_end_accuracy", num(m.end_to_end_accuracy)},
                            {"detection_sensitivity", num(m.detection_sensitivity)}};
+  {
+    const BinCount& bl = c.birefringent_3um_blind;
+    j["birefringent_3um_blind_at_wavelength"] = {
+        {"reading_under_nm", kBlindReadingNm},
+        {"truth", bl.truth},
+        {"detected", bl.detected},
+        {"correct", bl.correct},
+        {"class_accuracy_of_the_rest", num(ratio(c.birefringent_3um.correct - bl.correct,
+                                                 c.birefringent_3um.detected - bl.detected))}};
+  }
   j["fields"] = c.fields;
   j["false_crystals"] = c.false_crystals;
   j["false_crystals_per_100_fields"] = num(m.false_crystals_per_100_fields);
@@ -412,6 +427,20 @@ std::string formatReport(const EvalResult& r) {
                 static_cast<long long>(b3.truth), fmtPct(m.detection_sensitivity).c_str(),
                 fmtPct(m.class_accuracy).c_str(), fmtPct(m.end_to_end_accuracy).c_str());
   o << buf;
+  {
+    // The physics of one wavelength, not a change of the figure above: a plate whose retardance
+    // is near k x lambda/2 has sin(delta) ~ 0 and shows no birefringence to a mono stack.
+    const BinCount& bl = c.birefringent_3um_blind;
+    const double lambda = r.config.wavelength_nm;
+    std::snprintf(buf, sizeof buf,
+                  "  of them %lld lie within %g nm of a multiple of the half wave (%g nm at %g "
+                  "nm): sin(delta) ~ 0, so one wavelength shows them no birefringence (RGB "
+                  "would): %lld detected, %lld right; class accuracy over the rest %s %%\n",
+                  static_cast<long long>(bl.truth), kBlindReadingNm, lambda / 2.0, lambda,
+                  static_cast<long long>(bl.detected), static_cast<long long>(bl.correct),
+                  fmtPct(ratio(b3.correct - bl.correct, b3.detected - bl.detected)).c_str());
+    o << buf;
+  }
   // Two definitions, both printed. A report names a crystal only for the birefringent classes;
   // a non-birefringent particle is reported as a particle whose nature polarized light cannot
   // tell (apatite needs alizarin red), so the current definition counts only false crystal
@@ -432,6 +461,9 @@ std::string formatReport(const EvalResult& r) {
                 m.false_non_birefringent_per_100_fields, static_cast<long long>(c.false_crystals),
                 m.false_crystals_per_100_fields);
   o << buf;
+  o << "  (a non-birefringent report names no crystal: the report says polarized light cannot "
+       "identify it and apatite needs alizarin red; on debris it costs a stain, not a "
+       "diagnosis)\n";
   o << "\nReliability of the confidence (" << (r.config.raw_confidence ? "raw" : "calibrated")
     << "): best guesses of a crystal class, claimed (>= 0.6) or sent to review\n"
        "  confidence   n  mean conf.  accuracy\n";

@@ -19,6 +19,7 @@ struct EvalConfig {
   int width_px = 1024, height_px = 768;
   double pixel_um = 0.4;  // the reference camera behind the 40x objective (as `polscan demo`)
   int angles = 8;         // equally spaced over 180 deg
+  double wavelength_nm = 546.0;  // the (mono) LED
   double exposure_us = 10000;
   // Imperfections the analysis must live with (twin::OpticsConfig), per frame or per field.
   double led_drift = 0.01;             // relative per-frame std of the source

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numbers>
 
 namespace polscan::eval {
 
@@ -38,6 +39,16 @@ double ratio(std::int64_t num, std::int64_t den) {
                  : std::numeric_limits<double>::quiet_NaN();
 }
 
+double firstOrderReadingNm(double retardance_nm, double wavelength_nm) {
+  const double s = std::abs(std::sin(2.0 * std::numbers::pi * retardance_nm / wavelength_nm));
+  return wavelength_nm / (2.0 * std::numbers::pi) * std::asin(std::min(s, 1.0));
+}
+
+bool readsUnderAtWavelength(double retardance_nm, double wavelength_nm, double reading_nm) {
+  return retardance_nm >= reading_nm &&
+         firstOrderReadingNm(retardance_nm, wavelength_nm) < reading_nm;
+}
+
 void EvalCounts::addField(const std::vector<TruthItem>& truth,
                           const std::vector<CrystalClass>& reported, const MatchResult& match) {
   ++fields;
@@ -63,6 +74,7 @@ void EvalCounts::addField(const std::vector<TruthItem>& truth,
     tally(retardance[retardanceBin(item.retardance_nm)]);
     if (item.cls == CrystalClass::CPPD) tally(cppd_retardance[retardanceBin(item.retardance_nm)]);
     if (item.length_um >= 3.0) tally(birefringent_3um);
+    if (item.length_um >= 3.0 && item.blind_at_wavelength) tally(birefringent_3um_blind);
   }
   for (std::size_t d = 0; d < reported.size(); ++d) {
     if (match.detection_to_truth[d] >= 0) continue;  // scored above, or on an unscored object
@@ -105,6 +117,7 @@ void EvalCounts::merge(const EvalCounts& o) {
     add(cppd_retardance[b], o.cppd_retardance[b]);
   }
   add(birefringent_3um, o.birefringent_3um);
+  add(birefringent_3um_blind, o.birefringent_3um_blind);
   for (int b = 0; b < kReliabilityBins; ++b) {
     reliability[b].n += o.reliability[b].n;
     reliability[b].correct += o.reliability[b].correct;

@@ -35,7 +35,20 @@ struct TruthItem {
   double length_um = 0.0;
   double retardance_nm = 0.0;
   bool scored = true;  // false: cut by the field border; matched or not, it is not counted
+  // A strong crystal whose retardance sits near a multiple of half the (single) wavelength:
+  // sin(delta) ~ 0, so a one-wavelength stack reads it under the debris level (see
+  // readsUnderAtWavelength). Counted in the accuracy as any other, and also on its own.
+  bool blind_at_wavelength = false;
 };
+
+// First-order reading of a retardance with the circular analyser at one wavelength:
+// (lambda / 2 pi) asin|sin(2 pi R / lambda)|, in [0, lambda / 4] nm.
+double firstOrderReadingNm(double retardance_nm, double wavelength_nm);
+// Retardance at or above reading_nm that nonetheless reads under it at this wavelength, i.e.
+// within reading_nm of a multiple of half the wavelength.
+inline constexpr double kBlindReadingNm = 10.0;  // the debris level of the classifier
+bool readsUnderAtWavelength(double retardance_nm, double wavelength_nm,
+                            double reading_nm = kBlindReadingNm);
 
 struct BinCount {
   std::int64_t truth = 0, detected = 0, correct = 0;
@@ -54,6 +67,7 @@ struct EvalCounts {
   std::array<BinCount, kRetardanceBins> retardance{};       // all birefringent classes
   std::array<BinCount, kRetardanceBins> cppd_retardance{};  // CPPD only (the weak one)
   BinCount birefringent_3um;            // birefringent crystals >= 3 um: the accuracy target's base
+  BinCount birefringent_3um_blind;      // of those, blind at the stack's wavelength (TruthItem)
   std::int64_t false_crystals = 0;      // crystal claims on nothing or on an artefact
   std::int64_t false_birefringent = 0;  // of those, claims of a birefringent class (CPPD, MSU..)
   std::int64_t false_non_birefringent = 0;  // of those, "non-birefringent" (apatite-like) claims

@@ -65,7 +65,7 @@ json reportToJson(const Report& report) {
   j["counts"] = counts;
   json crystals = json::array();
   for (const auto& c : report.crystals) {
-    crystals.push_back({
+    json entry = {
         {"id", c.id},
         {"class", std::string(crystalClassName(c.cls))},
         {"confidence", c.confidence},
@@ -78,7 +78,9 @@ json reportToJson(const Report& report) {
         {"long_axis_deg", c.long_axis_deg},
         {"elongation", std::string(elongationName(c.elongation))},
         {"field", c.field},
-    });
+    };
+    if (c.focus_per_um) entry["focus_per_um"] = *c.focus_per_um;
+    crystals.push_back(std::move(entry));
   }
   j["crystals"] = crystals;
   j["needs_review"] = report.needs_review;
@@ -115,6 +117,7 @@ Report reportFromJson(const json& j) {
                      : e == "negative" ? Elongation::Negative
                                        : Elongation::None;
     rec.field = c.value("field", 0);
+    if (c.contains("focus_per_um")) rec.focus_per_um = c.at("focus_per_um").get<double>();
     r.crystals.push_back(rec);
   }
   if (j.contains("needs_review")) r.needs_review = j["needs_review"].get<std::vector<int>>();

@@ -86,6 +86,11 @@ TEST(FieldAnalysis, FocusDropsWhenTheFieldIsBlurred) {
   EXPECT_GT(a.features[0].focus, 0.2);
   EXPECT_LT(b.features[0].focus, 0.7 * a.features[0].focus)
       << "sharp " << a.features[0].focus << " blurred " << b.features[0].focus;
+  // The report carries it per micrometre (the scene's pixels are 0.5 um).
+  ASSERT_TRUE(a.crystals[0].focus_per_um.has_value());
+  ASSERT_TRUE(b.crystals[0].focus_per_um.has_value());
+  EXPECT_NEAR(*a.crystals[0].focus_per_um, a.features[0].focus / 0.5, 1e-9);
+  EXPECT_LT(*b.crystals[0].focus_per_um, 0.7 * *a.crystals[0].focus_per_um);
 }
 
 TEST(FieldAnalysis, StrongNegativeNeedleIsMsuNegative) {
@@ -480,6 +485,31 @@ TEST(FieldAnalysis, FoldLobeWithTheParentsSlowAxisIsPartOfIt) {
   EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
   v[1].slow_axis_deg = 20;
   v[1].x_um = 11.0;  // 4 um out: too far for a lobe
+  EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
+}
+
+// Past a half wave sin(delta) < 0 and the circular fit reads the slow axis turned by 90 deg: a
+// lobe of a strong crystal beyond its half-wave ring shows the perpendicular axis and is still
+// part of it; an axis 45 deg off (neither the same nor the flipped one) is another crystal.
+TEST(FieldAnalysis, FoldLobePastTheHalfWaveWithThePerpendicularAxisIsPartOfIt) {
+  CrystalFeatures parent, lobe;
+  parent.length_um = 10;
+  parent.area_um2 = 60;
+  parent.peak_retardance_nm = 136;
+  parent.fold_fraction = 0.05;
+  parent.slow_axis_deg = 20;
+  lobe.length_um = 4;
+  lobe.area_um2 = 10;
+  lobe.peak_retardance_nm = 70;
+  lobe.x_um = 9.0;  // 2 um beyond the parent's outline: farther than a halo
+  lobe.slow_axis_deg = 112;
+  std::vector<CrystalFeatures> v{parent, lobe};
+  EXPECT_TRUE(isHaloFragment(v, 1, 136.5, 1.0));
+  v[1].slow_axis_deg = 65;
+  EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
+  v[1].slow_axis_deg = 112;
+  v[0].peak_retardance_nm = 40;  // a weak parent has no half wave to pass
+  v[0].fold_fraction = 0.0;
   EXPECT_FALSE(isHaloFragment(v, 1, 136.5, 1.0));
 }
 

@@ -57,6 +57,12 @@ TEST(Evaluation, SmallMixedRunMeetsFloors) {
   EXPECT_EQ(j["fields"], 12);
   EXPECT_TRUE(j.contains("false_non_birefringent_per_100_fields"));
   EXPECT_TRUE(j.contains("confusion"));
+  // Crystals blind at the one wavelength are a part of the accuracy base, shown on their own.
+  ASSERT_TRUE(j.contains("birefringent_3um_blind_at_wavelength"));
+  EXPECT_LE(j["birefringent_3um_blind_at_wavelength"]["truth"].get<std::int64_t>(),
+            r.counts.birefringent_3um.truth);
+  EXPECT_NE(formatReport(r).find("of a multiple of the half wave (273 nm at 546 nm)"),
+            std::string::npos);
 }
 
 TEST(Evaluation, RejectsUnknownSample) {

@@ -26,6 +26,38 @@ TEST(Metrics, RetardanceBins) {
   EXPECT_EQ(retardanceBin(300.0), 4);
 }
 
+// One wavelength reads R as (lambda / 2 pi) asin|sin(2 pi R / lambda)|: 0 at every half wave.
+TEST(Metrics, BlindAtTheWavelengthNearMultiplesOfTheHalfWave) {
+  EXPECT_NEAR(firstOrderReadingNm(100.0, 546.0), 100.0, 1e-9);  // first quarter wave: as is
+  EXPECT_NEAR(firstOrderReadingNm(200.0, 546.0), 73.0, 1e-9);   // folded at 136.5
+  EXPECT_NEAR(firstOrderReadingNm(280.0, 546.0), 7.0, 1e-9);    // 7 nm past the half wave
+  EXPECT_NEAR(firstOrderReadingNm(819.0, 546.0), 0.0, 1e-9);    // three half waves
+  EXPECT_TRUE(readsUnderAtWavelength(280.0, 546.0));
+  EXPECT_TRUE(readsUnderAtWavelength(545.0, 546.0));
+  EXPECT_FALSE(readsUnderAtWavelength(200.0, 546.0));
+  EXPECT_FALSE(readsUnderAtWavelength(6.0, 546.0));    // weak, not blind: it reads what it is
+  EXPECT_FALSE(readsUnderAtWavelength(280.0, 610.0));  // another wavelength sees it
+
+  // Blind crystals stay in the accuracy base and are also counted on their own.
+  const std::vector<TruthItem> truth = {{C::UricAcid, 20, 275, true, true},
+                                        {C::UricAcid, 20, 400, true, false},
+                                        {C::UricAcid, 2, 546, true, true}};
+  const std::vector<C> reported = {C::Artefact, C::UricAcid};
+  MatchResult m;
+  m.truth_to_detection = {0, 1, -1};
+  m.detection_to_truth = {0, 1};
+  EvalCounts counts;
+  counts.addField(truth, reported, m);
+  EXPECT_EQ(counts.birefringent_3um.truth, 2);
+  EXPECT_EQ(counts.birefringent_3um.correct, 1);
+  EXPECT_EQ(counts.birefringent_3um_blind.truth, 1);  // the 2 um one is under 3 um
+  EXPECT_EQ(counts.birefringent_3um_blind.detected, 1);
+  EXPECT_EQ(counts.birefringent_3um_blind.correct, 0);
+  EvalCounts twice = counts;
+  twice.merge(counts);
+  EXPECT_EQ(twice.birefringent_3um_blind.truth, 2);
+}
+
 TEST(Metrics, HandMadeField) {
   // Truth: CPPD x3 (8 nm, 15 nm, 2.5 um long at 25 nm), MSU (200 nm), cell, cut CPPD.
   const std::vector<TruthItem> truth = {{C::CPPD, 10, 8, true},     {C::CPPD, 12, 15, true},

@@ -29,3 +29,17 @@ TEST(ReportSampleData, WrittenWhenSetAndReadBack) {
   r.chamber_depth_um = 0;
   EXPECT_FALSE(perMicrolitre(r, 2).has_value());
 }
+
+TEST(ReportSampleData, CrystalFocusWrittenInPerMicrometreWhenMeasured) {
+  Report r;
+  r.sample = "s";
+  CrystalRecord c;
+  c.id = 1;
+  r.crystals.push_back(c);
+  EXPECT_FALSE(reportToJson(r)["crystals"][0].contains("focus_per_um"));
+  r.crystals[0].focus_per_um = 0.62;
+  EXPECT_DOUBLE_EQ(reportToJson(r)["crystals"][0]["focus_per_um"].get<double>(), 0.62);
+  const Report back = reportFromJson(reportToJson(r));
+  ASSERT_TRUE(back.crystals[0].focus_per_um.has_value());
+  EXPECT_DOUBLE_EQ(*back.crystals[0].focus_per_um, 0.62);
+}
