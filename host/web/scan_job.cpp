@@ -53,8 +53,8 @@ ScanJobSettings readSampleData(const fs::path& dir) {
   return s;
 }
 
-// crystals.csv and report.html next to the runner's report.json and mosaic.png, and the
-// history row when the scan has a sample id.
+// crystals.csv and report.html next to the runner's report.json and mosaic.png (also for a
+// stopped scan: what it has so far), and the history row when a scan with a sample id completes.
 void writeReportFiles(ScanOutcome& o, const ScanCheckpoint& cp, const ScanJobSettings& s,
                       const fs::path& dir, const fs::path& history_db, int mosaic_max_px) {
   Report& report = o.report;
@@ -82,7 +82,7 @@ void writeReportFiles(ScanOutcome& o, const ScanCheckpoint& cp, const ScanJobSet
   }
   writeHtmlReport(in, dir / "report.html");
 
-  if (!s.sample_id.empty() && !history_db.empty()) {
+  if (o.complete && !s.sample_id.empty() && !history_db.empty()) {  // a sample counts once
     SampleHistory history(history_db);
     SampleRecord r;
     r.sample_id = s.sample_id;

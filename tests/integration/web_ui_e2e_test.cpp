@@ -1,6 +1,7 @@
 // The web UI end to end: `polscan serve --port 0` (firmware simulator + virtual camera) driven
 // through its real page in headless Chromium over the DevTools protocol (Beast websocket): start
-// a scan with a mouse click, follow the progress to N/N, open the result, keep screenshots.
+// a scan with a mouse click, stop it, resume it, follow the progress to N/N, open the result and
+// the history, keep screenshots.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -256,16 +257,34 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
       "document.getElementById('autofocus').checked = false; })()");
   page.click("#start");
 
+  // Stop while the instrument starts up (homing takes seconds), then resume the same scan.
+  auto pageStatus = [&] {
+    return page.eval(
+        "({state: document.getElementById('state').textContent,"
+        " progress: document.getElementById('progress').textContent,"
+        " bar: document.getElementById('bar').value,"
+        " scan: document.getElementById('scan-id').textContent,"
+        " message: document.getElementById('message').textContent,"
+        " error: document.getElementById('error').textContent,"
+        " live: document.getElementById('live').naturalWidth})");
+  };
   json seen;
+  ASSERT_TRUE(waitFor([&] { return (seen = pageStatus()).at("state") == "running"; },
+                      std::chrono::seconds(10)))
+      << seen.dump();
+  page.click("#stop");
+  ASSERT_TRUE(waitFor([&] { return (seen = pageStatus()).at("state") == "stopped"; },
+                      std::chrono::seconds(60)))
+      << seen.dump() << "\n"
+      << readText(dir / "serve.log");
+  EXPECT_LT(seen.at("bar").get<int>(), 2) << "the stop was not honoured: " << seen.dump();
+  EXPECT_NE(seen.at("message").get<std::string>().find("resume"), std::string::npos);
+  const std::string stopped_id = seen.at("scan");
+  page.click("#resume");
+
   ASSERT_TRUE(waitFor(
       [&] {
-        seen = page.eval(
-            "({state: document.getElementById('state').textContent,"
-            " progress: document.getElementById('progress').textContent,"
-            " bar: document.getElementById('bar').value,"
-            " scan: document.getElementById('scan-id').textContent,"
-            " error: document.getElementById('error').textContent,"
-            " live: document.getElementById('live').naturalWidth})");
+        seen = pageStatus();
         return seen.at("state") == "finished" && seen.at("live").get<int>() > 0;
       },
       std::chrono::seconds(60)))
@@ -275,6 +294,8 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
   EXPECT_EQ(seen.at("bar"), 2);
   EXPECT_EQ(seen.at("error"), "");
   const std::string scan_id = seen.at("scan");
+  EXPECT_EQ(scan_id, stopped_id) << "resume continues the stopped scan";
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir / "scans"), fs::directory_iterator()), 1);
   ASSERT_TRUE(fs::exists(dir / "scans" / scan_id / "report.json")) << scan_id;
   const json report = json::parse(readText(dir / "scans" / scan_id / "report.json"));
   ASSERT_GT(report.at("crystals").size(), 0u) << "the region should hold crystals";
