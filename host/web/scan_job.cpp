@@ -267,6 +267,13 @@ void ScanJob::work(const std::string& id, ScanCheckpoint cp, const ScanJobSettin
   } catch (const std::exception& e) {
     message = "scan " + id + " failed: " + e.what();
     spdlog::error("{}", message);
+    if (!fs::exists(dir / "scan.json")) {
+      // Refused before anything was acquired (no instrument, region out of travel): no folder.
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+      if (ec)
+        spdlog::warn("cannot remove the empty scan folder {}: {}", dir.string(), ec.message());
+    }
   }
   {
     const std::lock_guard lock(mutex_);

@@ -295,7 +295,8 @@ TEST_F(WebServerTest, AScanWhoseInstrumentIsMissingFailsWithTheReason) {
   EXPECT_EQ(s.at("state"), "failed");
   EXPECT_EQ(s.at("scan_id"), id);
   EXPECT_NE(s.at("message").get<std::string>().find("/dev/ttyACM9"), std::string::npos) << s.dump();
-  EXPECT_TRUE(fs::exists(dir_ / "scans" / id / "sample.json")) << "the scan folder is kept";
+  EXPECT_FALSE(fs::exists(dir_ / "scans" / id)) << "nothing was acquired: no folder is left";
+  EXPECT_EQ(call(port(), http::verb::get, "/api/results").j().at("scans").size(), 0u);
 }
 
 }  // namespace
