@@ -5,6 +5,8 @@
 #include <memory>
 #include <mutex>
 
+#include <spdlog/spdlog.h>
+
 #include "app/commands.hpp"
 #include "app/instrument_session.hpp"
 #include "app/stack_options.hpp"
@@ -35,29 +37,64 @@ struct ServeOptions {
   bool no_strobe = false;
 };
 
-// The instrument of one web scan: a session (simulator + camera) opened for it.
-class SessionInstrument : public web::OpenedInstrument {
- public:
-  explicit SessionInstrument(const InstrumentOptions& o) : session_(o) {}
+// Homes what is not homed (also after a reconnect) and lights the LED, as `polscan scan` does.
+void prepareInstrument(InstrumentSession& session) {
+  const wire::DeviceStatus s = session.device().getStatus();
+  bool homed = !s.axes().empty();
+  for (const auto& a : s.axes()) homed = homed && a.homed();
+  if (!homed || !s.faults().empty()) session.homeAll();
+  session.device().setLed(0.8f);
+}
 
-  ScanInstrument scanInstrument() override {
-    return {session_.device(), session_.camera(), [this] { prepare(); }};
-  }
-  std::string sample() override {
-    return session_.hasVirtualCamera() ? session_.virtualCamera().slide().sample : std::string();
+// The server's instrument: opened by the first scan and kept, homed, for the next one (a resumed
+// scan does not wait for the instrument to start and home again). Reopened when a scan needs
+// other camera settings or the kept session no longer answers. Scans run one at a time.
+class InstrumentCache {
+ public:
+  std::shared_ptr<InstrumentSession> open(const InstrumentOptions& o) {
+    const std::lock_guard lock(mutex_);
+    if (session_ && sameInstrument(o, options_)) {
+      try {
+        session_->device().getStatus();
+        return session_;
+      } catch (const std::exception& e) {
+        spdlog::warn("the instrument kept from the last scan does not answer ({}): reopening",
+                     e.what());
+      }
+    }
+    session_.reset();  // one simulator / link at a time
+    session_ = std::make_shared<InstrumentSession>(o);
+    options_ = o;
+    return session_;
   }
 
  private:
-  // Homes what is not homed (also after a reconnect) and lights the LED, as `polscan scan` does.
-  void prepare() {
-    const wire::DeviceStatus s = session_.device().getStatus();
-    bool homed = !s.axes().empty();
-    for (const auto& a : s.axes()) homed = homed && a.homed();
-    if (!homed || !s.faults().empty()) session_.homeAll();
-    session_.device().setLed(0.8f);
+  static bool sameInstrument(const InstrumentOptions& a, const InstrumentOptions& b) {
+    return a.device == b.device && a.camera_address == b.camera_address &&
+           a.camera_trigger == b.camera_trigger && a.slide == b.slide &&
+           a.camera.pixel_um == b.camera.pixel_um && a.camera.width == b.camera.width &&
+           a.camera.height == b.camera.height;
   }
 
-  InstrumentSession session_;
+  std::mutex mutex_;
+  std::shared_ptr<InstrumentSession> session_;
+  InstrumentOptions options_;
+};
+
+// The instrument of one web scan.
+class SessionInstrument : public web::OpenedInstrument {
+ public:
+  explicit SessionInstrument(std::shared_ptr<InstrumentSession> s) : session_(std::move(s)) {}
+
+  ScanInstrument scanInstrument() override {
+    return {session_->device(), session_->camera(), [this] { prepareInstrument(*session_); }};
+  }
+  std::string sample() override {
+    return session_->hasVirtualCamera() ? session_->virtualCamera().slide().sample : std::string();
+  }
+
+ private:
+  std::shared_ptr<InstrumentSession> session_;
 };
 
 }  // namespace
@@ -123,9 +160,10 @@ void addServeCommand(CLI::App& app, GlobalOptions& global) {
     const std::string device = global.device;
     const std::string camera = global.camera;
     const std::string trigger = global.camera_trigger;
+    InstrumentCache instruments;  // outlives the job, whose scans use it
     web::ScanJob job(
         opt->scans_dir,
-        [device, camera, trigger](const ScanCheckpoint& cp) {
+        [device, camera, trigger, &instruments](const ScanCheckpoint& cp) {
           InstrumentOptions io;
           io.device = device;
           io.camera_address = camera;
@@ -134,7 +172,7 @@ void addServeCommand(CLI::App& app, GlobalOptions& global) {
           io.camera.pixel_um = cp.request.pixel_um;
           io.camera.width = cp.request.image_width_px;
           io.camera.height = cp.request.image_height_px;
-          return std::make_unique<SessionInstrument>(io);
+          return std::make_unique<SessionInstrument>(instruments.open(io));
         },
         config.history_db);
     auto print_mutex = std::make_shared<std::mutex>();
