@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 
 #include "web/scan_job.hpp"
+#include "web/web_page.hpp"
 
 namespace polscan::web {
 
@@ -57,8 +58,5 @@ class WebApi {
 // The scan settings of a start request's JSON body on top of the defaults; throws
 // std::invalid_argument naming the field that is unknown, of the wrong type or out of range.
 ScanJobSettings parseStartRequest(const std::string& body, const ScanJobSettings& defaults);
-
-// The embedded page (HTML + CSS + JS in one document, no external resources).
-const std::string& webPage();
 
 }  // namespace polscan::web

@@ -1,8 +1,6 @@
 // The web UI's single page: scan controls with progress and the live view, results, one result,
 // history. Self-contained (no external scripts, fonts or styles); talks to /api/*.
-#include <string>
-
-#include "web/web_api.hpp"
+#include "web/web_page.hpp"
 
 namespace polscan::web {
 
