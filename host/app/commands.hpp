@@ -22,5 +22,6 @@ void addScanCommand(CLI::App& app, GlobalOptions& global);
 void addCameraCommands(CLI::App& app, GlobalOptions& global);
 void addCalibrateCommand(CLI::App& app, GlobalOptions& global);
 void addHistoryCommand(CLI::App& app, GlobalOptions& global);
+void addServeCommand(CLI::App& app, GlobalOptions& global);
 
 }  // namespace polscan

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   polscan::addCameraCommands(app, global);
   polscan::addCalibrateCommand(app, global);
   polscan::addHistoryCommand(app, global);
+  polscan::addServeCommand(app, global);
 
   auto logger = spdlog::stderr_color_mt("polscan");
   spdlog::set_default_logger(logger);

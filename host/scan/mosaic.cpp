@@ -8,7 +8,6 @@
 
 namespace polscan {
 
-namespace {
 cv::Scalar classColour(CrystalClass c) {  // B, G, R
   switch (c) {
     case CrystalClass::CPPD:
@@ -31,7 +30,6 @@ cv::Scalar classColour(CrystalClass c) {  // B, G, R
       return {0, 0, 255};
   }
 }
-}  // namespace
 
 double mosaicScaleUm(const ScanPlan& plan, int max_px) {
   const double w = plan.field_width_um + (plan.cols - 1) * plan.pitch_x_um;

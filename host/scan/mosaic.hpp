@@ -12,6 +12,9 @@
 
 namespace polscan {
 
+// The colour (B, G, R) a crystal class is marked with in the mosaic and the live view.
+cv::Scalar classColour(CrystalClass c);
+
 // Micrometres per mosaic pixel: the whole scan fits in max_px on its longer side, and never
 // finer than the camera's own pixels.
 double mosaicScaleUm(const ScanPlan& plan, int max_px = 4000);

@@ -19,13 +19,13 @@ namespace polscan {
 
 namespace fs = std::filesystem;
 
-namespace {
-
 std::string tileName(int index) {
   char name[32];
   std::snprintf(name, sizeof(name), "tile_%04d", index);
   return name;
 }
+
+namespace {
 
 AxisTravel axisTravel(const wire::Info& info, wire::Axis axis, const char* name) {
   for (const auto& l : info.limits()) {

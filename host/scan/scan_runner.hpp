@@ -116,6 +116,9 @@ class ScanRunner {
   bool warned_pace_ = false;
 };
 
+// A tile's file name without extension ("tile_0007"): tiles/<name>.png, stacks/<name>/.
+std::string tileName(int index);
+
 // report.json of a scan: io/report's schema plus "scan": tiles, area, volume, concentration.
 nlohmann::json scanReportJson(const Report& report, const ScanPlan& plan, const ScanCheckpoint& cp,
                               double area_um2, double volume_ul);

@@ -72,7 +72,7 @@ TEST(Cli, AcquireIntoAnUncreatableFolderIsAClearError) {
 
 TEST(Cli, HelpExplainsEverySubcommand) {
   for (const char* sub :
-       {"device info", "device home", "acquire", "analyze", "demo", "slide make"}) {
+       {"device info", "device home", "acquire", "analyze", "demo", "slide make", "serve"}) {
     const CliResult r = runPolscan(std::string(sub) + " --help");
     EXPECT_EQ(r.status, 0) << sub;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub << ": " << r.output;
@@ -80,4 +80,11 @@ TEST(Cli, HelpExplainsEverySubcommand) {
   const CliResult bad = runPolscan("acquire --angles 2 --out x");
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.output.find("--angles"), std::string::npos) << bad.output;
+}
+
+TEST(Cli, ServeRefusesANonLoopbackAddressWithoutAToken) {
+  const CliResult r = runPolscan("serve --bind 0.0.0.0 --port 0");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--token"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("web UI on"), std::string::npos) << "it must not serve: " << r.output;
 }
