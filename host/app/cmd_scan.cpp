@@ -50,15 +50,6 @@ struct ScanCliOptions {
   bool no_continuous = false;
 };
 
-// Homes what is not homed (a restarted instrument after a reconnect) and lights the LED.
-void prepareInstrument(InstrumentSession& session) {
-  const wire::DeviceStatus s = session.device().getStatus();
-  bool homed = !s.axes().empty();
-  for (const auto& a : s.axes()) homed = homed && a.homed();
-  if (!homed || !s.faults().empty()) session.homeAll();
-  session.device().setLed(0.8f);
-}
-
 void printOutcome(const ScanOutcome& o, const fs::path& out) {
   std::cout << "\n";
   printReportTable(o.report, std::cout);
@@ -220,7 +211,7 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
       so.blank = cal->blank;
     }
     ScanRunner runner(
-        {session.device(), session.camera(), [&session] { prepareInstrument(session); }}, out, so);
+        {session.device(), session.camera(), [&session] { session.prepareForScan(); }}, out, so);
     g_stop.store(false);
     struct sigaction sa {};
     sa.sa_handler = onInterrupt;

@@ -37,15 +37,6 @@ struct ServeOptions {
   bool no_strobe = false;
 };
 
-// Homes what is not homed (also after a reconnect) and lights the LED, as `polscan scan` does.
-void prepareInstrument(InstrumentSession& session) {
-  const wire::DeviceStatus s = session.device().getStatus();
-  bool homed = !s.axes().empty();
-  for (const auto& a : s.axes()) homed = homed && a.homed();
-  if (!homed || !s.faults().empty()) session.homeAll();
-  session.device().setLed(0.8f);
-}
-
 // The server's instrument: opened by the first scan and kept, homed, for the next one (a resumed
 // scan does not wait for the instrument to start and home again). Reopened when a scan needs
 // other camera settings or the kept session no longer answers. Scans run one at a time.
@@ -87,7 +78,7 @@ class SessionInstrument : public web::OpenedInstrument {
   explicit SessionInstrument(std::shared_ptr<InstrumentSession> s) : session_(std::move(s)) {}
 
   ScanInstrument scanInstrument() override {
-    return {session_->device(), session_->camera(), [this] { prepareInstrument(*session_); }};
+    return {session_->device(), session_->camera(), [this] { session_->prepareForScan(); }};
   }
   std::string sample() override {
     return session_->hasVirtualCamera() ? session_->virtualCamera().slide().sample : std::string();

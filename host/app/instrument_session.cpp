@@ -85,4 +85,12 @@ void InstrumentSession::homeAll() {
   if (info.capabilities() & wire::CAPABILITY_Z_FOCUS) device_->home(wire::AXIS_Z);
 }
 
+void InstrumentSession::prepareForScan() {
+  const wire::DeviceStatus s = device_->getStatus();
+  bool homed = !s.axes().empty();
+  for (const auto& a : s.axes()) homed = homed && a.homed();
+  if (!homed || !s.faults().empty()) homeAll();
+  device_->setLed(0.8f);
+}
+
 }  // namespace polscan

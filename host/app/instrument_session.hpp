@@ -38,6 +38,9 @@ class InstrumentSession {
 
   // Homes the polarizer and the stage axes the instrument has.
   void homeAll();
+  // Before a scan and after every reconnect: homes when an axis is not homed or a fault is
+  // latched (homing clears it), then lights the LED at the scan's level.
+  void prepareForScan();
 
  private:
   std::unique_ptr<FwsimProcess> sim_;

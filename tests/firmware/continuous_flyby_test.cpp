@@ -15,8 +15,6 @@ using namespace polscan::fw::test;
 
 namespace {
 
-constexpr double kStepDeg = config::kPolDegPerStep;
-
 // Distance of a to b modulo 180 deg (the 2-theta model's period).
 double halfTurnDiff(double a, double b) {
   double d = std::fmod(a - b, 180.0);
@@ -52,7 +50,9 @@ void expectEveryAngleOnce(const std::vector<polscan_wire_TriggerFired>& t, int n
   std::vector<int> hits(static_cast<std::size_t>(n), 0);
   for (std::size_t j = 0; j < t.size(); ++j) {
     EXPECT_EQ(t[j].frame_index, j);
-    EXPECT_LE(halfTurnDiff(t[j].measured_angle_deg, t[j].commanded_angle_deg), kStepDeg) << j;
+    EXPECT_LE(halfTurnDiff(t[j].measured_angle_deg, t[j].commanded_angle_deg),
+              config::kPolDegPerStep)
+        << j;
     for (int i = 0; i < n; ++i) {
       if (halfTurnDiff(t[j].commanded_angle_deg, 180.0 * i / n) < 1e-6) ++hits[i];
     }

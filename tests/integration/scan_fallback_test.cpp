@@ -17,6 +17,7 @@
 #include "app/instrument_session.hpp"
 #include "hardware/twin/slide.hpp"
 #include "scan/scan_runner.hpp"
+#include "tests/support/scratch_files.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -24,15 +25,7 @@ using namespace polscan;
 
 namespace {
 
-fs::path tempDir(const std::string& name) {
-  const fs::path d =
-      fs::temp_directory_path() / ("polscan_scanfb_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-fs::path makeSlideFile(const fs::path& dir) {
+fs::path makeSmallSlideFile(const fs::path& dir) {
   twin::SlideRecipe r;
   r.width_mm = 1.0;
   r.height_mm = 1.0;
@@ -71,19 +64,7 @@ InstrumentOptions sessionOptions(const ScanCheckpoint& cp, std::vector<std::stri
 }
 
 ScanInstrument instrumentOf(InstrumentSession& s) {
-  // As `polscan scan` does: home only what is not homed (or after a fault), light the LED.
-  return {s.device(), s.camera(), [&s] {
-            const wire::DeviceStatus st = s.device().getStatus();
-            bool homed = !st.axes().empty();
-            for (const auto& a : st.axes()) homed = homed && a.homed();
-            if (!homed || !st.faults().empty()) s.homeAll();
-            s.device().setLed(0.8f);
-          }};
-}
-
-json readJson(const fs::path& f) {
-  std::ifstream in(f);
-  return json::parse(in);
+  return {s.device(), s.camera(), [&s] { s.prepareForScan(); }};  // as `polscan scan` does
 }
 
 bool polarizerTurning(DeviceClient& d) {
@@ -97,8 +78,8 @@ bool polarizerTurning(DeviceClient& d) {
 }  // namespace
 
 TEST(ScanFallback, FlyByRefusedByTheInstrumentIsRetakenStopAndGoAndRecorded) {
-  const fs::path dir = tempDir("nofly");
-  ScanCheckpoint cp = smallScan(makeSlideFile(dir));
+  const fs::path dir = polscan::testing::freshTempDir("scanfb_nofly");
+  ScanCheckpoint cp = smallScan(makeSmallSlideFile(dir));
   cp.request.width_mm = 0.2;  // 2 tiles: stop-and-go takes ~2 s per tile
   InstrumentSession session(sessionOptions(cp, {"--no-fly-by"}));
   ScanRunner runner(instrumentOf(session), dir / "scan");
@@ -111,14 +92,14 @@ TEST(ScanFallback, FlyByRefusedByTheInstrumentIsRetakenStopAndGoAndRecorded) {
     EXPECT_NE(t.fallback.find("fly-by is not available"), std::string::npos) << t.fallback;
   }
   EXPECT_GT(o.report.crystals.size(), 0u) << "stop-and-go stacks were analysed";
-  const json report = readJson(dir / "scan" / "report.json");
+  const json report = polscan::testing::readJsonFile(dir / "scan" / "report.json");
   const json& fb = report["scan"]["stop_and_go_fallback_tiles"];
   ASSERT_EQ(fb.size(), 2u);
   std::vector<int> tiles;
   for (const auto& f : fb) tiles.push_back(f["tile"]);
   std::sort(tiles.begin(), tiles.end());
   EXPECT_EQ(tiles, (std::vector<int>{0, 1}));
-  const json saved = readJson(dir / "scan" / "scan.json");
+  const json saved = polscan::testing::readJsonFile(dir / "scan" / "scan.json");
   for (const auto& t : saved["tiles"]) {
     EXPECT_NE(t.value("fallback", std::string()).find("fly-by"), std::string::npos);
   }
@@ -126,8 +107,8 @@ TEST(ScanFallback, FlyByRefusedByTheInstrumentIsRetakenStopAndGoAndRecorded) {
 }
 
 TEST(ScanFallback, AStopMidStackDiscardsThatTileAndTheResumeTakesItAgain) {
-  const fs::path dir = tempDir("midstack");
-  ScanCheckpoint cp = smallScan(makeSlideFile(dir));
+  const fs::path dir = polscan::testing::freshTempDir("scanfb_midstack");
+  ScanCheckpoint cp = smallScan(makeSmallSlideFile(dir));
   InstrumentSession session(sessionOptions(cp, {}));
   VirtualCamera& cam = session.virtualCamera();
   std::atomic<bool> stop{false};
@@ -174,8 +155,8 @@ TEST(ScanFallback, AStopMidStackDiscardsThatTileAndTheResumeTakesItAgain) {
 }
 
 TEST(ScanFallback, APolarizerSlipDuringFlyByFaultsAndTheTileIsRetakenAfterHoming) {
-  const fs::path dir = tempDir("slip");
-  ScanCheckpoint cp = smallScan(makeSlideFile(dir));
+  const fs::path dir = polscan::testing::freshTempDir("scanfb_slip");
+  ScanCheckpoint cp = smallScan(makeSmallSlideFile(dir));
   // The simulator's rotor slips 120 microsteps (4.5 deg) on SIGUSR1; the firmware sees it at the
   // next index crossing (FAULT_MISSED_STEPS, safe state) within one turn of the spinning
   // polarizer: during that stack or while the stage moves to the next tile.

@@ -24,6 +24,7 @@
 #include "app/fwsim_process.hpp"
 #include "hardware/twin/slide.hpp"
 #include "tests/support/cli_runner.hpp"
+#include "tests/support/scratch_files.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -32,13 +33,9 @@ extern char** environ;
 
 namespace {
 
-fs::path tempDir(const std::string& name) {
-  const fs::path d =
-      fs::temp_directory_path() / ("polscan_scan_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using polscan::testing::freshTempDir;
+using polscan::testing::readJsonFile;
+using polscan::testing::readTextFile;
 
 // A slide crowded enough that each of the 6 tiles holds crystals, several on the overlaps.
 fs::path makeSlideFile(const fs::path& dir) {
@@ -61,11 +58,6 @@ std::string scanArgs(const fs::path& slide, const fs::path& out) {
          " --focus-z-um 1";
 }
 
-json readJson(const fs::path& f) {
-  std::ifstream in(f);
-  return json::parse(in);
-}
-
 std::vector<pid_t> childrenOf(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
   std::vector<pid_t> kids;
@@ -76,7 +68,7 @@ std::vector<pid_t> childrenOf(pid_t pid) {
 
 int tilesDone(const fs::path& checkpoint) {
   try {
-    return static_cast<int>(readJson(checkpoint).at("tiles").size());
+    return static_cast<int>(readJsonFile(checkpoint).at("tiles").size());
   } catch (...) {
     return 0;  // not written yet (the rename makes a half-written file impossible)
   }
@@ -111,13 +103,6 @@ int waitForTiles(const fs::path& checkpoint, int n) {
   return done;
 }
 
-std::string readText(const fs::path& f) {
-  std::ifstream in(f);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 struct Crystal {
   std::string cls;
   double x, y;
@@ -133,14 +118,14 @@ std::vector<Crystal> crystalsOf(const json& report) {
 }  // namespace
 
 TEST(ScanResume, KilledHostAndLinkResumeToTheSameCrystalsWithEveryTileOnce) {
-  const fs::path dir = tempDir("resume");
+  const fs::path dir = freshTempDir("scan_resume");
   const fs::path slide = makeSlideFile(dir);
 
   // Reference: the same scan, not interrupted.
   const fs::path ref = dir / "ref";
   const auto a = polscan::testing::runCli(POLSCAN_EXE, scanArgs(slide, ref));
   ASSERT_EQ(a.status, 0) << a.output;
-  const json ref_report = readJson(ref / "report.json");
+  const json ref_report = readJsonFile(ref / "report.json");
   ASSERT_EQ(ref_report["scan"]["tiles_total"], 6);
   ASSERT_TRUE(ref_report["scan"]["complete"].get<bool>());
   ASSERT_GE(ref_report["crystals"].size(), 6u) << "the slide should give crystals to compare";
@@ -171,7 +156,7 @@ TEST(ScanResume, KilledHostAndLinkResumeToTheSameCrystalsWithEveryTileOnce) {
       << r.output;
 
   // Every tile exactly once, and the finished ones were not acquired again.
-  const json cp = readJson(out / "scan.json");
+  const json cp = readJsonFile(out / "scan.json");
   std::vector<int> indices;
   for (const auto& t : cp["tiles"]) indices.push_back(t["index"]);
   std::sort(indices.begin(), indices.end());
@@ -185,7 +170,7 @@ TEST(ScanResume, KilledHostAndLinkResumeToTheSameCrystalsWithEveryTileOnce) {
 
   // The same crystals as the uninterrupted scan (positions agree to a fraction of a pixel:
   // the camera noise differs between runs, the crystals do not).
-  const json report = readJson(out / "report.json");
+  const json report = readJsonFile(out / "report.json");
   const auto want = crystalsOf(ref_report);
   const auto got = crystalsOf(report);
   ASSERT_EQ(got.size(), want.size())
@@ -204,7 +189,7 @@ TEST(ScanResume, KilledHostAndLinkResumeToTheSameCrystalsWithEveryTileOnce) {
 }
 
 TEST(ScanResume, CtrlCStopsAfterTheCurrentTileWithEverythingSaved) {
-  const fs::path dir = tempDir("sigint");
+  const fs::path dir = freshTempDir("scan_sigint");
   const fs::path slide = makeSlideFile(dir);
   const fs::path out = dir / "stopped";
   const pid_t host = spawnPolscan(scanArgs(slide, out), dir / "stopped.log");
@@ -215,14 +200,14 @@ TEST(ScanResume, CtrlCStopsAfterTheCurrentTileWithEverythingSaved) {
   ::kill(host, SIGINT);
   int status = 0;
   ::waitpid(host, &status, 0);
-  const std::string log = readText(dir / "stopped.log");
+  const std::string log = readTextFile(dir / "stopped.log");
   ASSERT_TRUE(WIFEXITED(status)) << log;
   EXPECT_EQ(WEXITSTATUS(status), 0) << log;
   EXPECT_NE(log.find("Stopped by Ctrl-C"), std::string::npos) << log;
   EXPECT_NE(log.find("--resume " + out.string()), std::string::npos) << log;
   // The report and mosaic hold what was scanned; the checkpoint agrees with the report.
-  const json report = readJson(out / "report.json");
-  const json cp = readJson(out / "scan.json");
+  const json report = readJsonFile(out / "report.json");
+  const json cp = readJsonFile(out / "scan.json");
   EXPECT_FALSE(report["scan"]["complete"].get<bool>());
   const int done = report["scan"]["tiles_done"];
   EXPECT_GE(done, 1);
@@ -253,7 +238,7 @@ int freePort() {
 }  // namespace
 
 TEST(ScanResume, ALostLinkMidScanIsReconnectedAndTheTileRetried) {
-  const fs::path dir = tempDir("relink");
+  const fs::path dir = freshTempDir("scan_relink");
   const fs::path slide = makeSlideFile(dir);
   const fs::path out = dir / "scan";
   const std::string port = std::to_string(freePort());
@@ -264,19 +249,19 @@ TEST(ScanResume, ALostLinkMidScanIsReconnectedAndTheTileRetried) {
                                       " --no-autofocus --focus-z-um 1",
                                   dir / "scan.log");
   ASSERT_GT(host, 0);
-  ASSERT_GE(waitForTiles(out / "scan.json", 1), 1) << readText(dir / "scan.log");
+  ASSERT_GE(waitForTiles(out / "scan.json", 1), 1) << readTextFile(dir / "scan.log");
   // Pull the cable: the instrument goes away mid-scan and comes back (restarted, not homed).
   sim->kill();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   sim = std::make_unique<polscan::FwsimProcess>(std::vector<std::string>{"--port", port});
   int status = 0;
   ::waitpid(host, &status, 0);
-  const std::string log = readText(dir / "scan.log");
+  const std::string log = readTextFile(dir / "scan.log");
   ASSERT_TRUE(WIFEXITED(status)) << log;
   ASSERT_EQ(WEXITSTATUS(status), 0) << log;
   EXPECT_NE(log.find("link lost"), std::string::npos) << log;
   EXPECT_EQ(log.find("link recoveries 0"), std::string::npos) << log;
-  const json cp = readJson(out / "scan.json");
+  const json cp = readJsonFile(out / "scan.json");
   std::vector<int> indices;
   for (const auto& t : cp["tiles"]) indices.push_back(t["index"]);
   std::sort(indices.begin(), indices.end());
@@ -287,7 +272,7 @@ TEST(ScanResume, ALostLinkMidScanIsReconnectedAndTheTileRetried) {
 }
 
 TEST(ScanResume, ARegionBeyondTheStageIsRefusedNamingTheAxis) {
-  const fs::path dir = tempDir("travel");
+  const fs::path dir = freshTempDir("scan_travel");
   const auto r = polscan::testing::runCli(
       POLSCAN_EXE, "scan --out " + (dir / "s").string() + " --x-mm 74.8 --width-mm 1");
   EXPECT_EQ(r.status, 1) << r.output;
@@ -298,7 +283,7 @@ TEST(ScanResume, ARegionBeyondTheStageIsRefusedNamingTheAxis) {
 }
 
 TEST(ScanResume, FocusMapFollowsATiltedSlide) {
-  const fs::path dir = tempDir("tilt");
+  const fs::path dir = freshTempDir("scan_tilt");
   polscan::twin::SlideRecipe r;
   r.width_mm = 2.4;
   r.height_mm = 2.0;
@@ -315,7 +300,7 @@ TEST(ScanResume, FocusMapFollowsATiltedSlide) {
       POLSCAN_EXE, "scan --slide " + (dir / "slide.json").string() + " --out " + out.string() +
                        " --x-mm 0.05 --y-mm 0.05 --width-mm 0.7 --height-mm 0.5 --focus-z-um 20");
   ASSERT_EQ(res.status, 0) << res.output;
-  const json report = readJson(out / "report.json");
+  const json report = readJsonFile(out / "report.json");
   ASSERT_GE(report["scan"]["focus_points_um"].size(), 3u) << res.output;
   // Every tile was taken at the focus the map predicts, close to the slide's plane (without the
   // map they would all sit at 20 um, up to 7 um off).
@@ -323,7 +308,7 @@ TEST(ScanResume, FocusMapFollowsATiltedSlide) {
   const double px = report["scan"]["pitch_um"][0], py = report["scan"]["pitch_um"][1];
   const double x0 = 400.0 - 0.5 * (fw + px) + 0.5 * fw;  // 2 x 2 fields centred on the region
   const double y0 = 300.0 - 0.5 * (fh + py) + 0.5 * fh;
-  const json cp = readJson(out / "scan.json");
+  const json cp = readJsonFile(out / "scan.json");
   ASSERT_EQ(cp["tiles"].size(), 4u);
   for (const auto& t : cp["tiles"]) {
     const int i = t["index"], row = i / 2, k = i % 2, col = row % 2 == 0 ? k : 1 - k;

@@ -26,6 +26,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "tests/support/scratch_files.hpp"
+
 namespace fs = std::filesystem;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -36,14 +38,9 @@ extern char** environ;
 
 namespace {
 
-constexpr int kViewWidth = 1000, kViewHeight = 900;
+using polscan::testing::readTextFile;
 
-std::string readText(const fs::path& f) {
-  std::ifstream in(f);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+constexpr int kViewWidth = 1000, kViewHeight = 900;
 
 // A child process with its output in a log file; SIGTERMed and reaped when destroyed.
 class Child {
@@ -201,7 +198,7 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
   const std::regex served(R"(web UI on http://127\.0\.0\.1:(\d+)/)");
   std::string log;
   ASSERT_TRUE(
-      waitFor([&] { return std::regex_search(log = readText(dir / "serve.log"), m, served); },
+      waitFor([&] { return std::regex_search(log = readTextFile(dir / "serve.log"), m, served); },
               std::chrono::seconds(20)))
       << log;
   const unsigned short port = static_cast<unsigned short>(std::stoi(m[1]));
@@ -215,11 +212,11 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
                 dir / "chromium.log");
   ASSERT_GT(browser.pid(), 0) << "chromium did not start (Debian package chromium)";
   const fs::path active = dir / "chrome" / "DevToolsActivePort";
-  ASSERT_TRUE(waitFor([&] { return readText(active).find('\n') != std::string::npos; },
+  ASSERT_TRUE(waitFor([&] { return readTextFile(active).find('\n') != std::string::npos; },
                       std::chrono::seconds(30)))
-      << readText(dir / "chromium.log");
+      << readTextFile(dir / "chromium.log");
   const unsigned short devtools_port = static_cast<unsigned short>(
-      std::stoi(readText(active).substr(0, readText(active).find('\n'))));
+      std::stoi(readTextFile(active).substr(0, readTextFile(active).find('\n'))));
 
   // The page target's websocket address.
   std::string page_path;
@@ -276,7 +273,7 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
   ASSERT_TRUE(waitFor([&] { return (seen = pageStatus()).at("state") == "stopped"; },
                       std::chrono::seconds(60)))
       << seen.dump() << "\n"
-      << readText(dir / "serve.log");
+      << readTextFile(dir / "serve.log");
   EXPECT_LT(seen.at("bar").get<int>(), 2) << "the stop was not honoured: " << seen.dump();
   EXPECT_NE(seen.at("message").get<std::string>().find("resume"), std::string::npos);
   const std::string stopped_id = seen.at("scan");
@@ -289,7 +286,7 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
       },
       std::chrono::seconds(60)))
       << seen.dump() << "\n"
-      << readText(dir / "serve.log");
+      << readTextFile(dir / "serve.log");
   EXPECT_EQ(seen.at("progress"), "2/2");
   EXPECT_EQ(seen.at("bar"), 2);
   EXPECT_EQ(seen.at("error"), "");
@@ -297,7 +294,7 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
   EXPECT_EQ(scan_id, stopped_id) << "resume continues the stopped scan";
   EXPECT_EQ(std::distance(fs::directory_iterator(dir / "scans"), fs::directory_iterator()), 1);
   ASSERT_TRUE(fs::exists(dir / "scans" / scan_id / "report.json")) << scan_id;
-  const json report = json::parse(readText(dir / "scans" / scan_id / "report.json"));
+  const json report = json::parse(readTextFile(dir / "scans" / scan_id / "report.json"));
   ASSERT_GT(report.at("crystals").size(), 0u) << "the region should hold crystals";
 
   // The live view shows the last field with its crystals outlined.
@@ -335,7 +332,7 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
   EXPECT_EQ(html_link, "/api/report/" + scan_id + "/report.html");
   const auto html = httpGet(port, html_link);
   EXPECT_EQ(html.result_int(), 200u);
-  EXPECT_EQ(html.body(), readText(dir / "scans" / scan_id / "report.html"));
+  EXPECT_EQ(html.body(), readTextFile(dir / "scans" / scan_id / "report.html"));
 
   // The scan had a sample id: the history page lists it with its crystal count.
   page.click("#nav-history");
@@ -354,7 +351,7 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
 
   browser.terminate();
   EXPECT_EQ(serve.terminate(), 0) << "SIGTERM ends `polscan serve` cleanly\n"
-                                  << readText(dir / "serve.log");
+                                  << readTextFile(dir / "serve.log");
   fs::remove_all(dir);
 }
 
