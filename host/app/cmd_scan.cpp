@@ -11,9 +11,12 @@
 #include "app/commands.hpp"
 #include "app/instrument_session.hpp"
 #include "app/progress.hpp"
+#include "app/report_outputs.hpp"
 #include "app/stack_options.hpp"
 #include "calibration/analysis_calibration.hpp"
 #include "hardware/twin/slide.hpp"
+#include "history/sample_history.hpp"
+#include "scan/scan_report_files.hpp"
 #include "scan/scan_runner.hpp"
 
 namespace polscan {
@@ -48,9 +51,10 @@ struct ScanCliOptions {
   std::string calibration;
   bool save_stacks = false;
   bool no_continuous = false;
+  ReportOutputOptions sample;  // --sample-id, --sample-type, --operator, --history-db
 };
 
-void printOutcome(const ScanOutcome& o, const fs::path& out) {
+void printOutcome(const ScanOutcome& o, const fs::path& out, const ScanReportFiles& files) {
   std::cout << "\n";
   printReportTable(o.report, std::cout);
   std::cout << std::fixed << std::setprecision(3) << "\nScanned " << o.tiles_done << " of "
@@ -69,8 +73,12 @@ void printOutcome(const ScanOutcome& o, const fs::path& out) {
               << std::setw(5) << n << "   " << std::setprecision(1)
               << (o.volume_ul > 0 ? n / o.volume_ul : 0.0) << " per uL\n";
   }
-  std::cout << "Report: " << (out / "report.json").string()
-            << ", mosaic: " << (out / "mosaic.png").string() << "\n";
+  std::cout << "Report: " << (out / "report.json").string() << ", " << files.crystals_csv.string()
+            << ", " << files.html.string() << "\nMosaic: " << (out / "mosaic.png").string() << ", "
+            << (out / "mosaic.ome.tif").string() << " (OME-TIFF with its pixel size)\n";
+  if (files.history_row) {
+    std::cout << "Sample history: row " << *files.history_row << " (see `polscan history`)\n";
+  }
   if (!o.complete) {
     std::cout << "Scan not complete: continue it with `polscan scan --resume " << out.string()
               << "`\n";
@@ -130,6 +138,7 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag("--no-continuous", opt->no_continuous,
                 "Fly-by: stop the polarizer after every stack (back-up, ramp and run-out per "
                 "tile) instead of keeping it turning between tiles");
+  opt->sample.addSampleOptionsTo(*cmd);
   cmd->add_option("--calibration", opt->calibration,
                   "Instrument calibration (`polscan calibrate`): NAME or PATH as for `analyze`; "
                   "every tile is analysed with its dark frame, polarizer offset (deg) and blank, "
@@ -185,6 +194,17 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
       }
     }
 
+    // The sample: kept in sample.json once the first tile is saved; a resume reads it, and
+    // options given again replace what it says.
+    ScanSample sample = opt->resume.empty() ? ScanSample{} : readScanSample(out);
+    if (!opt->sample.sample_id.empty()) sample.sample_id = opt->sample.sample_id;
+    if (!opt->sample.sample_type.empty()) sample.sample_type = opt->sample.sample_type;
+    if (!opt->sample.operator_name.empty()) sample.operator_name = opt->sample.operator_name;
+    if (!opt->sample.history_db.empty()) {
+      sample.history_db = fs::absolute(opt->sample.history_db).string();
+    }
+    bool sample_saved = false;
+
     InstrumentOptions io;
     io.device = global.device;
     io.slide = cp.acquisition.slide;
@@ -222,6 +242,10 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
     ScanOutcome outcome;
     try {
       outcome = runner.run(cp, g_stop, [&](const ScanProgress& p) {
+        if (!sample_saved && fs::exists(out / "scan.json")) {  // the folder now holds a scan
+          writeScanSample(sample, out);
+          sample_saved = true;
+        }
         if (!progress) progress = std::make_unique<Progress>("scan", p.remaining);
         std::ostringstream d;
         d << "tiles " << p.tiles_done << "/" << p.tiles_total << ", " << p.crystals
@@ -247,7 +271,11 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
                                                "on --resume).\n"
                                              : " between tiles.\n");
     }
-    printOutcome(outcome, out);
+    const ScanReportFiles files = writeScanReportFiles(
+        outcome, cp, sample, out,
+        sample.history_db.empty() ? defaultHistoryDb() : fs::path(sample.history_db),
+        "polscan scan");
+    printOutcome(outcome, out, files);
   });
 }
 

@@ -12,21 +12,25 @@ namespace polscan {
 
 namespace fs = std::filesystem;
 
-void ReportOutputOptions::addTo(CLI::App& cmd) {
+void ReportOutputOptions::addSampleOptionsTo(CLI::App& cmd) {
   cmd.add_option("--sample-id", sample_id,
                  "The lab's sample identifier; when given, the sample is recorded in the history "
                  "(see `polscan history`)");
   cmd.add_option("--sample-type", sample_type, "Sample type: synovial-fluid or urine")
       ->check(CLI::IsMember({"synovial-fluid", "urine"}));
   cmd.add_option("--operator", operator_name, "Who ran the sample (for the report and history)");
+  cmd.add_option("--history-db", history_db,
+                 "Sample history database (SQLite; default " + defaultHistoryDb().string() + ")");
+}
+
+void ReportOutputOptions::addTo(CLI::App& cmd) {
+  addSampleOptionsTo(cmd);
   cmd.add_option("--chamber-depth-um", chamber_depth_um,
                  "Depth of the counting chamber in micrometres: gives concentrations per "
                  "microlitre (default: unknown, per mm2 only)")
       ->check(CLI::NonNegativeNumber);
   cmd.add_flag("--html,!--no-html", html,
                "Write report.html, a self-contained HTML report (default: on)");
-  cmd.add_option("--history-db", history_db,
-                 "Sample history database (SQLite; default " + defaultHistoryDb().string() + ")");
 }
 
 ReportOutputs writeReportOutputs(Report& report, const ReportBuilder& builder,

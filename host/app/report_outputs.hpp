@@ -22,8 +22,9 @@ struct ReportOutputOptions {
   bool html = true;
   std::string history_db;  // empty: defaultHistoryDb()
 
-  // Registers --sample-id, --sample-type, --operator, --chamber-depth-um, --html/--no-html and
-  // --history-db on cmd.
+  // Registers --sample-id, --sample-type, --operator and --history-db on cmd.
+  void addSampleOptionsTo(CLI::App& cmd);
+  // The sample options plus --chamber-depth-um and --html/--no-html.
   void addTo(CLI::App& cmd);
 };
 

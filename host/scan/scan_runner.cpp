@@ -12,6 +12,7 @@
 
 #include "acquisition/frame_pairing.hpp"
 #include "acquisition/stack_acquirer.hpp"
+#include "io/ome_tiff.hpp"
 #include "io/stack_folder.hpp"
 #include "scan/mosaic.hpp"
 
@@ -420,6 +421,15 @@ void ScanRunner::finish(const ScanPlan& plan, ScanCheckpoint& cp, ScanOutcome& o
     throw CheckpointError("cannot write the mosaic " + mosaic_file.string());
   }
   fs::rename(tmp, mosaic_file);
+  // The same mosaic with its scale and place on the slide, for image software (Fiji, QuPath).
+  const double w = plan.field_width_um + (plan.cols - 1) * plan.pitch_x_um;
+  const double h = plan.field_height_um + (plan.rows - 1) * plan.pitch_y_um;
+  OmeInstrument instrument;
+  instrument.sample = cp.acquisition.sample;
+  writeOmeTiffMosaic(
+      MosaicImage{mosaic, s, plan.tiles.front().x_um - 0.5 * plan.field_width_um + 0.5 * w,
+                  plan.tiles.front().y_um - 0.5 * plan.field_height_um + 0.5 * h},
+      out_ / "mosaic.ome.tif", instrument);
   out.report = std::move(report);
 }
 

@@ -9,10 +9,6 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "common/crystal_class.hpp"
-#include "history/sample_history.hpp"
-#include "io/html_report.hpp"
-#include "io/report_csv.hpp"
 #include "scan/mosaic.hpp"
 #include "web/live_view.hpp"
 
@@ -29,76 +25,6 @@ ScanPlan planWithoutTravel(const ScanRequest& r) {
 
 bool running(JobState s) {
   return s == JobState::Running || s == JobState::Stopping;
-}
-
-// The sample data of a web scan, kept beside scan.json so a resumed scan reports it too.
-void writeSampleData(const ScanJobSettings& s, const fs::path& dir) {
-  const nlohmann::json j = {
-      {"sample_id", s.sample_id}, {"sample_type", s.sample_type}, {"operator", s.operator_name}};
-  writeFileAtomically(dir / "sample.json", j.dump(2) + "\n");
-}
-
-ScanJobSettings readSampleData(const fs::path& dir) {
-  ScanJobSettings s;
-  std::ifstream in(dir / "sample.json");
-  if (!in) return s;  // a scan started from the command line has none
-  try {
-    const nlohmann::json j = nlohmann::json::parse(in);
-    s.sample_id = j.value("sample_id", "");
-    s.sample_type = j.value("sample_type", "");
-    s.operator_name = j.value("operator", "");
-  } catch (const nlohmann::json::exception& e) {
-    throw CheckpointError((dir / "sample.json").string() + ": " + e.what());
-  }
-  return s;
-}
-
-// crystals.csv and report.html next to the runner's report.json and mosaic.png (also for a
-// stopped scan: what it has so far), and the history row when a scan with a sample id completes.
-void writeReportFiles(ScanOutcome& o, const ScanCheckpoint& cp, const ScanJobSettings& s,
-                      const fs::path& dir, const fs::path& history_db, int mosaic_max_px) {
-  Report& report = o.report;
-  report.sample_id = s.sample_id;
-  report.sample_type = s.sample_type;
-  report.operator_name = s.operator_name;
-  report.date = utcNowIso8601();
-  report.scanned_area_mm2 = o.area_um2 * 1e-6;
-  report.chamber_depth_um = cp.request.chamber_depth_um;
-  writeCrystalsCsv(report, dir / "crystals.csv");
-
-  HtmlReportInput in;
-  in.report = &report;
-  const Gallery gallery;  // the scan keeps thumbnails, not the crops a gallery needs
-  in.gallery = &gallery;
-  in.instrument = "polscan scan (web UI)";
-  const cv::Mat mosaic = cv::imread((dir / "mosaic.png").string(), cv::IMREAD_COLOR);
-  if (!mosaic.empty()) {
-    const ScanPlan plan = planWithoutTravel(cp.request);
-    const double w = plan.field_width_um + (plan.cols - 1) * plan.pitch_x_um;
-    const double h = plan.field_height_um + (plan.rows - 1) * plan.pitch_y_um;
-    in.mosaic = MosaicImage{mosaic, mosaicScaleUm(plan, mosaic_max_px),
-                            plan.tiles.front().x_um - 0.5 * plan.field_width_um + 0.5 * w,
-                            plan.tiles.front().y_um - 0.5 * plan.field_height_um + 0.5 * h};
-  }
-  writeHtmlReport(in, dir / "report.html");
-
-  if (o.complete && !s.sample_id.empty() && !history_db.empty()) {  // a sample counts once
-    SampleHistory history(history_db);
-    SampleRecord r;
-    r.sample_id = s.sample_id;
-    r.sample_type = s.sample_type;
-    r.date = report.date;
-    r.operator_name = s.operator_name;
-    r.sample_name = report.sample;
-    r.fields = report.fields;
-    r.scanned_area_mm2 = report.scanned_area_mm2;
-    for (const auto& [cls, n] : countsByClass(report))
-      r.counts[std::string(crystalClassName(cls))] = n;
-    r.report_path = fs::absolute(dir / "report.json").string();
-    r.html_path = fs::absolute(dir / "report.html").string();
-    r.data_path = fs::absolute(dir).string();
-    history.add(r);
-  }
 }
 
 }  // namespace
@@ -166,7 +92,7 @@ std::string ScanJob::start(const ScanJobSettings& settings) {
   if (ec || !fs::create_directory(dir, ec)) {
     throw std::runtime_error("cannot create the scan folder " + dir.string() + ": " + ec.message());
   }
-  writeSampleData(settings, dir);
+  writeScanSample(settings, dir);
   ScanCheckpoint cp;
   cp.request = settings.request;
   cp.acquisition = settings.acquisition;
@@ -186,7 +112,9 @@ void ScanJob::resume(const std::string& scan_id) {
   }
   ScanCheckpoint cp = readCheckpoint(dir / "scan.json");
   if (cp.complete) throw JobConflict("scan " + scan_id + " is complete; nothing to resume");
-  launch(scan_id, std::move(cp), readSampleData(dir));
+  ScanJobSettings settings;
+  static_cast<ScanSample&>(settings) = readScanSample(dir);
+  launch(scan_id, std::move(cp), settings);
 }
 
 void ScanJob::stop() {
@@ -258,7 +186,7 @@ void ScanJob::work(const std::string& id, ScanCheckpoint cp, const ScanJobSettin
       }
       publish();
     });
-    writeReportFiles(outcome, cp, settings, dir, history_db_, options_.mosaic_max_px);
+    writeScanReportFiles(outcome, cp, settings, dir, history_db_, "polscan scan (web UI)");
     end = outcome.complete ? JobState::Finished : JobState::Stopped;
     message = outcome.complete
                   ? "scan complete"

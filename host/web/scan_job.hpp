@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "scan/scan_checkpoint.hpp"
+#include "scan/scan_report_files.hpp"
 #include "scan/scan_runner.hpp"
 
 namespace polscan::web {
@@ -43,12 +44,9 @@ class OpenedInstrument {
 using InstrumentOpener = std::function<std::unique_ptr<OpenedInstrument>(const ScanCheckpoint&)>;
 
 // What the web form asks for.
-struct ScanJobSettings {
-  ScanRequest request;  // pixel_um already set
+struct ScanJobSettings : ScanSample {  // the sample: id, type, operator
+  ScanRequest request;                 // pixel_um already set
   ScanAcquisition acquisition;
-  std::string sample_id;  // when set, the finished scan is recorded in the sample history
-  std::string sample_type;
-  std::string operator_name;
 };
 
 enum class JobState { Idle, Running, Stopping, Finished, Stopped, Failed };

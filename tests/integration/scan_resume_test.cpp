@@ -20,9 +20,15 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "app/fwsim_process.hpp"
 #include "hardware/twin/slide.hpp"
+#include "history/sample_history.hpp"
+#include "io/ome_tiff.hpp"
+#include "scan/mosaic.hpp"
+#include "scan/scan_checkpoint.hpp"
+#include "scan/scan_plan.hpp"
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/scratch_files.hpp"
 
@@ -136,7 +142,11 @@ TEST(ScanResume, KilledHostAndLinkResumeToTheSameCrystalsWithEveryTileOnce) {
 
   // Interrupted: SIGKILL the host and the simulator (the link) once 2 tiles are checkpointed.
   const fs::path out = dir / "killed";
-  const pid_t host = spawnPolscan(scanArgs(slide, out), dir / "killed.log");
+  const pid_t host = spawnPolscan(scanArgs(slide, out) +
+                                      " --sample-id SR-1 --sample-type synovial-fluid"
+                                      " --operator kim --history-db " +
+                                      (dir / "history.db").string(),
+                                  dir / "killed.log");
   ASSERT_GT(host, 0);
   const int done = waitForTiles(out / "scan.json", 2);
   const std::vector<pid_t> sims = childrenOf(host);
@@ -147,6 +157,7 @@ TEST(ScanResume, KilledHostAndLinkResumeToTheSameCrystalsWithEveryTileOnce) {
   ASSERT_TRUE(WIFSIGNALED(status)) << "the scan ended before it was killed";
   ASSERT_GE(done, 2);
   const int done_at_kill = tilesDone(out / "scan.json");
+  const json at_kill = readJsonFile(out / "scan.json");
   ASSERT_LT(done_at_kill, 6) << "killed too late to test a resume";
   EXPECT_FALSE(fs::exists(out / "report.json"));  // it really died mid-scan
 
@@ -168,23 +179,64 @@ TEST(ScanResume, KilledHostAndLinkResumeToTheSameCrystalsWithEveryTileOnce) {
   EXPECT_NE(r.output.find("scan  " + left + "/" + left + " "), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("scan  1/6 "), std::string::npos) << r.output;
 
-  // The same crystals as the uninterrupted scan (positions agree to a fraction of a pixel:
-  // the camera noise differs between runs, the crystals do not).
+  // The tiles finished before the kill were kept as they were (not acquired or analysed again).
+  for (const auto& before : at_kill["tiles"]) {
+    const auto after = std::find_if(cp["tiles"].begin(), cp["tiles"].end(),
+                                    [&](const json& t) { return t["index"] == before["index"]; });
+    ASSERT_NE(after, cp["tiles"].end());
+    EXPECT_EQ(*after, before) << "tile " << before["index"] << " changed on resume";
+  }
+
+  // The same crystals as the uninterrupted scan, each once. The tiles taken again after the kill
+  // are new exposures (other camera noise, other polarizer phase), so a crystal at a class
+  // boundary may be named differently or a faint one found in one run only: the positions must
+  // agree to a fraction of a pixel for nearly all, and no class may gain or lose more than 2. A
+  // tile counted twice (or lost) changes the counts by a whole tile's crystals (~15).
   const json report = readJsonFile(out / "report.json");
   const auto want = crystalsOf(ref_report);
   const auto got = crystalsOf(report);
-  ASSERT_EQ(got.size(), want.size())
+  ASSERT_NEAR(static_cast<double>(got.size()), static_cast<double>(want.size()),
+              0.03 * static_cast<double>(want.size()))
       << report["counts"].dump() << " vs " << ref_report["counts"].dump();
+  std::size_t found = 0, same_class = 0;
   for (const Crystal& w : want) {
-    const bool found = std::any_of(got.begin(), got.end(), [&](const Crystal& g) {
-      return g.cls == w.cls && std::hypot(g.x - w.x, g.y - w.y) < 1.0;
+    const auto g = std::find_if(got.begin(), got.end(), [&](const Crystal& c) {
+      return std::hypot(c.x - w.x, c.y - w.y) < 1.0;
     });
-    EXPECT_TRUE(found) << w.cls << " at (" << w.x << ", " << w.y << ") um missing after resume";
+    if (g == got.end()) continue;
+    ++found;
+    if (g->cls == w.cls) ++same_class;
   }
-  EXPECT_EQ(report["counts"], ref_report["counts"]);
+  EXPECT_GE(static_cast<double>(found), 0.97 * static_cast<double>(want.size()));
+  EXPECT_GE(static_cast<double>(same_class), 0.95 * static_cast<double>(want.size()));
+  for (const auto& [cls, n] : ref_report["counts"].items()) {
+    EXPECT_NEAR(report["counts"][cls].get<int>(), n.get<int>(), 2) << cls;
+  }
   EXPECT_DOUBLE_EQ(report["scan"]["volume_ul"].get<double>(),
                    ref_report["scan"]["volume_ul"].get<double>());
   EXPECT_GT(report["concentration_per_ul"]["CPPD"].get<double>(), 0.0);
+
+  // The sample given before the kill (kept in sample.json) is in the report, the CSV (one row
+  // per crystal), the HTML and, once, in the history; the mosaic is also an OME-TIFF at its scale.
+  EXPECT_EQ(report.value("sample_id", ""), "SR-1");
+  EXPECT_EQ(report.value("operator", ""), "kim");
+  const std::string csv = readTextFile(out / "crystals.csv");
+  EXPECT_EQ(static_cast<std::size_t>(std::count(csv.begin(), csv.end(), '\n')),
+            report["crystals"].size() + 1);
+  EXPECT_NE(readTextFile(out / "report.html").find("SR-1"), std::string::npos);
+  const std::vector<polscan::SampleRecord> rows = polscan::SampleHistory(dir / "history.db").find();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].sample_id, "SR-1");
+  EXPECT_EQ(rows[0].counts.at("CPPD"), report["counts"]["CPPD"].get<int>());
+  const polscan::MosaicImage mosaic = polscan::readOmeTiffMosaic(out / "mosaic.ome.tif");
+  const cv::Mat png = cv::imread((out / "mosaic.png").string());
+  EXPECT_EQ(mosaic.image.size(), png.size());
+  const polscan::ScanPlan plan = polscan::planScan(
+      polscan::checkpointFromJson(cp).request, polscan::StageTravel{{-1e12, 1e12}, {-1e12, 1e12}});
+  EXPECT_DOUBLE_EQ(mosaic.pixel_um, polscan::mosaicScaleUm(plan));
+  EXPECT_NE(r.output.find("Sample history: row"), std::string::npos) << r.output;
+  // The reference scan had no sample id: nothing of it went into any history.
+  EXPECT_EQ(readJsonFile(ref / "report.json").count("sample_id"), 0u);
   fs::remove_all(dir);
 }
 
