@@ -2,10 +2,10 @@
 # Builds the libFuzzer targets with clang (build-fuzz/, ASan+UBSan+coverage) and runs each for a
 # bounded time, two at a time (CI has 2 cores). Fails on the first crash, leak, timeout or
 # sanitizer report; the input that did it is kept in build-fuzz/artifacts/.
-#   FUZZ_SECONDS  seconds per target (default 25: 6 targets, 2 in parallel -> about 75 s)
+#   FUZZ_SECONDS  seconds per target (default 15: 6 targets, 2 in parallel -> about 45 s)
 set -euo pipefail
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-seconds="${FUZZ_SECONDS:-25}"
+seconds="${FUZZ_SECONDS:-15}"
 b="$top/build-fuzz"
 targets=(link_decoder_fuzz firmware_commands_fuzz host_messages_fuzz stack_folder_fuzz slide_fuzz
   ome_tiff_fuzz)
