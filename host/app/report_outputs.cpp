@@ -4,6 +4,7 @@
 
 #include <ostream>
 
+#include "history/report_record.hpp"
 #include "history/sample_history.hpp"
 #include "io/html_report.hpp"
 #include "io/report_csv.hpp"
@@ -65,20 +66,7 @@ ReportOutputs writeReportOutputs(Report& report, const ReportBuilder& builder,
   }
   if (!o.sample_id.empty()) {
     SampleHistory history(o.history_db.empty() ? defaultHistoryDb() : fs::path(o.history_db));
-    SampleRecord r;
-    r.sample_id = o.sample_id;
-    r.sample_type = o.sample_type;
-    r.date = report.date;
-    r.operator_name = o.operator_name;
-    r.sample_name = report.sample;
-    r.fields = report.fields;
-    r.scanned_area_mm2 = report.scanned_area_mm2;
-    for (const auto& [cls, n] : countsByClass(report))
-      r.counts[std::string(crystalClassName(cls))] = n;
-    r.report_path = fs::absolute(w.report_json).string();
-    r.html_path = w.html.empty() ? "" : fs::absolute(w.html).string();
-    r.data_path = fs::absolute(data_path).string();
-    w.history_row = history.add(r);
+    w.history_row = history.add(sampleRecordOf(report, w.report_json, w.html, data_path));
   }
   return w;
 }

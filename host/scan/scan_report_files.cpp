@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/crystal_class.hpp"
+#include "history/report_record.hpp"
 #include "history/sample_history.hpp"
 #include "io/html_report.hpp"
 #include "io/ome_tiff.hpp"
@@ -84,20 +84,7 @@ ScanReportFiles writeScanReportFiles(ScanOutcome& o, const ScanCheckpoint& cp, c
 
   if (o.complete && !s.sample_id.empty() && !history_db.empty()) {  // a sample counts once
     SampleHistory history(history_db);
-    SampleRecord r;
-    r.sample_id = s.sample_id;
-    r.sample_type = s.sample_type;
-    r.date = report.date;
-    r.operator_name = s.operator_name;
-    r.sample_name = report.sample;
-    r.fields = report.fields;
-    r.scanned_area_mm2 = report.scanned_area_mm2;
-    for (const auto& [cls, n] : countsByClass(report))
-      r.counts[std::string(crystalClassName(cls))] = n;
-    r.report_path = fs::absolute(dir / "report.json").string();
-    r.html_path = fs::absolute(written.html).string();
-    r.data_path = fs::absolute(dir).string();
-    written.history_row = history.add(r);
+    written.history_row = history.add(sampleRecordOf(report, report_json, written.html, dir));
   }
   return written;
 }
