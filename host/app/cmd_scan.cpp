@@ -54,6 +54,48 @@ struct ScanCliOptions {
   ReportOutputOptions sample;  // --sample-id, --sample-type, --operator, --history-db
 };
 
+// The calibration a resumed scan analyses its remaining tiles with: the one it was started with
+// (scan.json names its file and "created" stamp), so every tile of one scan is analysed alike.
+// `given` is --calibration on the resume: accepted only when it is that same measurement (a copy
+// elsewhere is fine). Throws naming the folder, both calibrations and the way out.
+std::optional<calibration::AnalysisCalibration> calibrationForResume(
+    const ScanAcquisition& started, std::optional<calibration::AnalysisCalibration> given,
+    const fs::path& dir) {
+  if (started.calibration.empty()) {
+    if (given) {
+      throw std::runtime_error("the scan in " + dir.string() +
+                               " was started without a calibration and its tiles so far were "
+                               "analysed without one: resume it without --calibration, or start "
+                               "a new scan with " +
+                               given->file.string());
+    }
+    return given;
+  }
+  const auto describe = [](const std::string& file, const std::string& created) {
+    return file + " (created " + (created.empty() ? "?" : created) + ")";
+  };
+  std::optional<calibration::AnalysisCalibration> cal = std::move(given);
+  if (!cal) {
+    try {
+      cal = calibration::loadAnalysisCalibration(started.calibration);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("the scan in " + dir.string() + " was started with calibration " +
+                               describe(started.calibration, started.calibration_created) +
+                               ", which cannot be read now: " + e.what() +
+                               " (give it with --calibration PATH if it moved)");
+    }
+  }
+  if (cal->figures.created != started.calibration_created) {
+    throw std::runtime_error(
+        "the scan in " + dir.string() + " was started with calibration " +
+        describe(started.calibration, started.calibration_created) + ", not " +
+        describe(cal->file.string(), cal->figures.created) +
+        ": its remaining tiles would be analysed differently; resume with the calibration it was "
+        "started with, or start a new scan");
+  }
+  return cal;
+}
+
 void printOutcome(const ScanOutcome& o, const fs::path& out, const ScanReportFiles& files) {
   std::cout << "\n";
   printReportTable(o.report, std::cout);
@@ -100,8 +142,8 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
                   "Scan folder: scan.json (checkpoint), report.json, mosaic.png, tiles/")
       ->capture_default_str();
   cmd->add_option("--resume", opt->resume,
-                  "Continue the scan in this folder (its plan and settings; other options are "
-                  "ignored)");
+                  "Continue the scan in this folder with its plan, settings and calibration; "
+                  "sample options given again replace the stored ones, the rest are ignored");
   cmd->add_option("--x-mm", opt->request.x_mm, "Region's left edge, stage x in mm")
       ->capture_default_str();
   cmd->add_option("--y-mm", opt->request.y_mm, "Region's bottom edge, stage y in mm")
@@ -142,8 +184,9 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--calibration", opt->calibration,
                   "Instrument calibration (`polscan calibrate`): NAME or PATH as for `analyze`; "
                   "every tile is analysed with its dark frame, polarizer offset (deg) and blank, "
-                  "and its pixel size (um/px) is used unless --pixel-um is given. Not stored in "
-                  "the scan: give it again with --resume");
+                  "and its pixel size (um/px) is used unless --pixel-um is given. Kept in "
+                  "scan.json: --resume analyses the remaining tiles with the same one (another "
+                  "one is refused)");
   cmd->add_flag("--save-stacks", opt->save_stacks,
                 "Also keep every tile's stack folder under stacks/ (about 12 MB per tile)");
 
@@ -162,8 +205,9 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
         std::cout << "The scan in " << out.string() << " is complete; nothing to resume.\n";
         return;
       }
-      std::cout << "Resuming " << out.string() << ": " << cp.tiles.size()
-                << " tiles already done\n";
+      cal = calibrationForResume(cp.acquisition, std::move(cal), out);
+      std::cout << "Resuming " << out.string() << ": " << cp.tiles.size() << " tiles already done"
+                << (cal ? ", calibration " + cal->file.string() : std::string()) << "\n";
     } else {
       out = opt->out;
       if (fs::exists(out / "scan.json")) {
@@ -184,6 +228,10 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
       cp.acquisition.autofocus = !opt->no_autofocus;
       cp.acquisition.focus_z_um = opt->focus_z_um;
       cp.acquisition.slide = opt->slide.empty() ? "" : fs::absolute(opt->slide).string();
+      if (cal) {
+        cp.acquisition.calibration = cal->file.string();
+        cp.acquisition.calibration_created = cal->figures.created;
+      }
       // Errors in the region show before anything moves.
       planScan(cp.request, StageTravel{{-1e12, 1e12}, {-1e12, 1e12}});
       std::error_code ec;

@@ -46,6 +46,9 @@ json checkpointToJson(const ScanCheckpoint& c) {
                       {"exposure_us", a.exposure_us}, {"strobe", a.strobe},
                       {"autofocus", a.autofocus},     {"focus_z_um", a.focus_z_um},
                       {"sample", a.sample},           {"slide", a.slide}};
+  if (!a.calibration.empty()) {
+    j["acquisition"]["calibration"] = {{"file", a.calibration}, {"created", a.calibration_created}};
+  }
   json focus = json::array();
   for (const auto& p : c.focus_points) focus.push_back({p.x_um, p.y_um, p.z_um});
   j["focus_points_um"] = focus;
@@ -102,6 +105,10 @@ ScanCheckpoint checkpointFromJson(const json& j) {
     c.acquisition.focus_z_um = a.at("focus_z_um");
     c.acquisition.sample = a.at("sample");
     c.acquisition.slide = a.at("slide");
+    if (a.contains("calibration")) {
+      c.acquisition.calibration = a.at("calibration").at("file");
+      c.acquisition.calibration_created = a.at("calibration").at("created");
+    }
     for (const json& p : j.at("focus_points_um")) {
       c.focus_points.push_back(
           {p.at(0).get<double>(), p.at(1).get<double>(), p.at(2).get<double>()});

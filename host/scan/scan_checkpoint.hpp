@@ -30,6 +30,11 @@ struct ScanAcquisition {
   double focus_z_um = 0.0;  // start of the focus search (and focus when autofocus is off)
   std::string sample = "synovial-fluid";
   std::string slide;  // virtual instrument: slide.json (absolute), empty = built-in
+  // The instrument calibration every tile is analysed with (`scan --calibration`): its
+  // calibration.json (absolute) and its "created" stamp, which names the measurement. Empty: none.
+  // A resume analyses the remaining tiles with the same one.
+  std::string calibration;
+  std::string calibration_created;
 };
 
 // One tile whose stack was acquired and analysed: its crystals before the overlap merge.

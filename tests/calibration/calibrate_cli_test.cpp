@@ -10,6 +10,7 @@
 
 #include "hardware/twin/stage_micrometer.hpp"
 #include "io/stack_folder.hpp"
+#include "scan/scan_checkpoint.hpp"
 #include "tests/calibration/twin_calibration_inputs.hpp"
 #include "tests/support/cli_runner.hpp"
 
@@ -115,6 +116,40 @@ TEST(CalibrateCli, StoresACalibrationThatAcquireThenUses) {
   EXPECT_NE(sc.status, 0) << sc.output;
   EXPECT_NE(sc.output.find("192x144 px"), std::string::npos) << sc.output;
   EXPECT_FALSE(fs::exists(d / "scan"));
+
+  // A scan keeps its calibration: a resume analyses the remaining tiles with the same one. The
+  // checkpoint here names this 192x144 calibration, so a resume that loads it is refused by the
+  // camera's 1024x768 frames (a resume that forgot it would scan uncalibrated).
+  const fs::path resumed = d / "resumed";
+  fs::create_directories(resumed);
+  ScanCheckpoint cp;
+  cp.request.width_mm = 0.2;
+  cp.request.height_mm = 0.2;
+  cp.acquisition.autofocus = false;
+  cp.acquisition.calibration = file.string();
+  cp.acquisition.calibration_created = j["created"];
+  writeCheckpoint(cp, resumed / "scan.json");
+  const auto again = polscan::testing::runCli(POLSCAN_EXE, "scan --resume " + resumed.string());
+  EXPECT_NE(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("192x144 px"), std::string::npos) << again.output;
+  EXPECT_TRUE(fs::exists(resumed / "scan.json"));  // what was acquired stays
+  // Another measurement (re-calibrated since) is refused, naming both.
+  fs::copy(d / "cal", d / "cal2", fs::copy_options::recursive);
+  nlohmann::json other = j;
+  other["created"] = "2031-01-02T03:04:05Z";
+  std::ofstream(d / "cal2" / "calibration.json") << other.dump(2);
+  const auto mixed = polscan::testing::runCli(
+      POLSCAN_EXE, "scan --resume " + resumed.string() + " --calibration " + (d / "cal2").string());
+  EXPECT_NE(mixed.status, 0) << mixed.output;
+  EXPECT_NE(mixed.output.find("2031-01-02T03:04:05Z"), std::string::npos) << mixed.output;
+  EXPECT_NE(mixed.output.find(j["created"].get<std::string>()), std::string::npos) << mixed.output;
+  // A scan started without a calibration is not finished with one.
+  cp.acquisition.calibration.clear();
+  writeCheckpoint(cp, resumed / "scan.json");
+  const auto late = polscan::testing::runCli(
+      POLSCAN_EXE, "scan --resume " + resumed.string() + " --calibration " + file.string());
+  EXPECT_NE(late.status, 0) << late.output;
+  EXPECT_NE(late.output.find("started without a calibration"), std::string::npos) << late.output;
   fs::remove_all(d);
 }
 

@@ -29,6 +29,8 @@ ScanCheckpoint sample() {
   c.acquisition.angles = 6;
   c.acquisition.mode = "stop-and-go";
   c.acquisition.slide = "/tmp/some slide.json";
+  c.acquisition.calibration = "/etc/polscan/bench-2/calibration.json";
+  c.acquisition.calibration_created = "2026-11-27T09:15:00Z";
   c.focus_points = {{10.0, 20.0, 3.25}, {400.0, 20.0, 4.5}};
   for (int t : {0, 1, 3}) {
     TileResult tr;
@@ -68,6 +70,9 @@ TEST(Checkpoint, RoundTripKeepsTilesCrystalsAndFlags) {
   EXPECT_EQ(r.acquisition.angles, 6);
   EXPECT_EQ(r.acquisition.mode, "stop-and-go");
   EXPECT_EQ(r.acquisition.slide, "/tmp/some slide.json");
+  // The calibration the tiles were analysed with: a resume must use the same measurement.
+  EXPECT_EQ(r.acquisition.calibration, "/etc/polscan/bench-2/calibration.json");
+  EXPECT_EQ(r.acquisition.calibration_created, "2026-11-27T09:15:00Z");
   ASSERT_EQ(r.focus_points.size(), 2u);
   EXPECT_DOUBLE_EQ(r.focus_points[1].z_um, 4.5);
   ASSERT_EQ(r.tiles.size(), 3u);
@@ -90,6 +95,14 @@ TEST(Checkpoint, RoundTripKeepsTilesCrystalsAndFlags) {
     EXPECT_EQ(b.needs_review, a.needs_review);
   }
   fs::remove_all(d);
+}
+
+TEST(Checkpoint, AScanWithoutCalibrationReadsBackWithoutOne) {
+  ScanCheckpoint c = sample();
+  c.acquisition.calibration.clear();
+  const nlohmann::json j = checkpointToJson(c);
+  EXPECT_FALSE(j["acquisition"].contains("calibration"));
+  EXPECT_TRUE(checkpointFromJson(j).acquisition.calibration.empty());
 }
 
 TEST(Checkpoint, ANewCheckpointReplacesTheOldOneWhole) {
