@@ -3,7 +3,9 @@
 
 #include <arv.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -146,6 +148,32 @@ void AravisCamera::arm(std::uint32_t exposure_us) {
   h_->acquiring = true;
   ids_.reset();
   damaged_ = 0;
+}
+
+std::optional<double> AravisCamera::framePeriodS() const {
+  GError* error = nullptr;
+  ArvCamera* cam = h_->camera;
+  const std::string who = describe();
+  double max_rate_hz = 0.0;
+  const gboolean bounded = arv_camera_is_frame_rate_available(cam, &error);
+  check(error, who, "reading its frame-rate features");
+  if (bounded) {
+    double lo = 0.0;
+    arv_camera_get_frame_rate_bounds(cam, &lo, &max_rate_hz, &error);
+    check(error, who, "reading the AcquisitionFrameRate bounds");
+  } else {
+    const gboolean resulting =
+        arv_camera_is_feature_available(cam, "AcquisitionResultingFrameRate", &error);
+    check(error, who, "reading its frame-rate features");
+    if (resulting) {
+      max_rate_hz = arv_camera_get_float(cam, "AcquisitionResultingFrameRate", &error);
+      check(error, who, "reading AcquisitionResultingFrameRate");
+    }
+  }
+  if (!(max_rate_hz > 0.0) || !std::isfinite(max_rate_hz)) return std::nullopt;
+  const double exposure_us = arv_camera_get_exposure_time(cam, &error);
+  check(error, who, "reading ExposureTime");
+  return std::max(1.0 / max_rate_hz, exposure_us * 1e-6);
 }
 
 void AravisCamera::softwareTrigger() {

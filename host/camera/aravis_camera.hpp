@@ -40,6 +40,11 @@ class AravisCamera final : public Camera {
   CameraFormat format() const override;
   void arm(std::uint32_t exposure_us) override;
   std::optional<Frame> waitFrame(std::chrono::milliseconds timeout) override;
+  // From the camera at its current settings: 1 / the highest AcquisitionFrameRate it accepts
+  // (GenICam bounds; they shrink with exposure, ROI and pixel format), else 1 /
+  // AcquisitionResultingFrameRate, and never shorter than the exposure. nullopt when the camera
+  // has neither feature. Throws CameraError when reading them fails.
+  std::optional<double> framePeriodS() const override;
 
   // Fires one exposure (TriggerSource=Software): the trigger line in software.
   void softwareTrigger();

@@ -84,6 +84,24 @@ TEST_F(FakeGigECamera, OneFramePerTriggerPairedByCountAndTimestamp) {
   }
 }
 
+// The fly-by pacing reads the camera's frame period: the fastest AcquisitionFrameRate the camera
+// accepts at its settings, and never shorter than the exposure.
+TEST_F(FakeGigECamera, FramePeriodComesFromTheCameraAndItsExposure) {
+  AravisCamera cam("127.0.0.1", softwareTriggered());
+  cam.arm(10);
+  const std::optional<double> fast = cam.framePeriodS();
+  ASSERT_TRUE(fast.has_value());
+  // At 10 us the frame-rate limit sets the period, not the exposure (Aravis's fake camera takes
+  // AcquisitionFrameRate up to 1000 frames/s).
+  EXPECT_GT(*fast, 20e-6);
+  EXPECT_LE(*fast, 0.1);
+  cam.arm(700000);  // 0.7 s exposure: longer than any frame-rate limit of the fake camera
+  const std::optional<double> slow = cam.framePeriodS();
+  ASSERT_TRUE(slow.has_value());
+  EXPECT_DOUBLE_EQ(*slow, 0.7);
+  EXPECT_LT(*fast, 0.7);
+}
+
 TEST_F(FakeGigECamera, ATriggerWithoutItsFrameIsNamedByPairing) {
   AravisCamera cam("127.0.0.1", softwareTriggered());
   const auto origin = std::chrono::steady_clock::now();
