@@ -13,7 +13,8 @@ struct CompensatorOptions {
   bool modulate_by_intensity = true;  // darken absorbing particles as the eye would see them
 };
 
-// Colour (B, G, R, 8-bit) between crossed polarizers of a pixel with the given retardance and
+// Colour (B, G, R, 8-bit sRGB; the lamp through parallel polarizers would be white, the plate alone
+// is first-order magenta) between crossed polarizers of a pixel with the given retardance and
 // slow axis under the plate. The crystal's retardance adds to the plate's in proportion to
 // cos 2(phi - plate axis): parallel slow axes add (second-order blue), crossed subtract (yellow).
 // That projection is the usual small-retardance approximation of the two retarders in series.

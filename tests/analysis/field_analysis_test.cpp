@@ -520,10 +520,21 @@ TEST(CompensatorView, ParallelSlowAxisIsBlueCrossedIsYellow) {
   EXPECT_GT(blue[0], blue[2]);
   EXPECT_GT(yellow[2], yellow[0]);
   EXPECT_GT(yellow[1], yellow[0]);
-  // Background (no retardance) is first-order red/magenta: red and blue above green.
+  // Background (no retardance) is first-order red/magenta as the eye sees it: red and blue both
+  // bright (over half scale), green far below either.
   const cv::Vec3b bg = compensatorColour(0.0, 0.0);
-  EXPECT_GT(bg[2], bg[1]);
-  EXPECT_GT(bg[0], bg[1]);
+  EXPECT_GT(bg[2], 110);
+  EXPECT_GT(bg[0], 110);
+  EXPECT_LT(bg[1], bg[2] / 3);
+  EXPECT_LT(bg[1], bg[0] / 3);
+  // Michel-Levy order: a CPPD-like 20 nm along the plate turns the tint blue-violet (blue now
+  // clearly above red), a strong MSU-like 120 nm across it yellow (red and green high, blue low).
+  const cv::Vec3b weak_add = compensatorColour(20.0, 45.0);
+  EXPECT_GT(weak_add[0], weak_add[2] + 30);
+  const cv::Vec3b strong_sub = compensatorColour(120.0, 135.0);
+  EXPECT_GT(strong_sub[2], 180);
+  EXPECT_GT(strong_sub[1], 120);
+  EXPECT_LT(strong_sub[0], 60);
 }
 
 TEST(CompensatorView, PositiveCrystalsAlong45AreBlueAlong135Yellow) {
