@@ -228,7 +228,9 @@ std::string crystalCaption(const CrystalRecord& c, const CrystalImages* images) 
          fmt(c.confidence, 2) + ")<br>" + fmt(c.length_um, 1) + " &times; " + fmt(c.width_um, 1) +
          " &micro;m, " + fmt(c.retardance_nm, 1) + " nm, slow axis " + fmt(c.slow_axis_deg, 0) +
          "&deg;, " + std::string(elongationName(c.elongation)) + "<br>at (" + fmt(c.x_um, 1) +
-         ", " + fmt(c.y_um, 1) + ") &micro;m, field " + std::to_string(c.field);
+         ", " + fmt(c.y_um, 1) + ") &micro;m, field " + std::to_string(c.field) +
+         (c.focus_per_um ? ", focus " + fmt(*c.focus_per_um, 2) + " /&micro;m" : std::string()) +
+         scale;
 }
 
 std::string gallerySection(const HtmlReportInput& in) {

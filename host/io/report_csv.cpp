@@ -19,7 +19,7 @@ std::string fixed(double v, int digits) {
 std::string crystalsCsv(const Report& report) {
   std::string out =
       "id,class,confidence (0-1),x (um),y (um),length (um),width (um),retardance (nm),"
-      "slow axis (deg),long axis (deg),elongation,field,needs review\n";
+      "slow axis (deg),long axis (deg),elongation,field,focus (1/um),needs review\n";
   for (const CrystalRecord& c : report.crystals) {
     const bool review = std::find(report.needs_review.begin(), report.needs_review.end(), c.id) !=
                         report.needs_review.end();
@@ -28,6 +28,7 @@ std::string crystalsCsv(const Report& report) {
            fixed(c.length_um, 2) + "," + fixed(c.width_um, 2) + "," + fixed(c.retardance_nm, 1) +
            "," + fixed(c.slow_axis_deg, 1) + "," + fixed(c.long_axis_deg, 1) + "," +
            std::string(elongationName(c.elongation)) + "," + std::to_string(c.field) + "," +
+           (c.focus_per_um ? fixed(*c.focus_per_um, 3) : std::string()) + "," +
            (review ? "yes" : "no") + "\n";
   }
   return out;

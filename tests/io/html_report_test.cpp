@@ -81,6 +81,13 @@ TEST(HtmlReport, HasCountsStatementOneGalleryEntryPerCrystalAndNoExternalResourc
   EXPECT_EQ(countOf(html, "class=\"crop-compensator\""), r.crystals.size());
   EXPECT_EQ(countOf(html, "class=\"crop-retardance\""), r.crystals.size());
   EXPECT_EQ(countOf(html, "<img class=\"mosaic\""), 1u);
+  // Each caption gives the crystal's focus (edge sharpness) per um.
+  ASSERT_TRUE(r.crystals[0].focus_per_um.has_value());
+  char focus[64];
+  std::snprintf(focus, sizeof(focus), "focus %.2f /&micro;m", *r.crystals[0].focus_per_um);
+  EXPECT_NE(html.find(focus), std::string::npos) << focus;
+  // ... and the full scale of its retardance crop.
+  EXPECT_EQ(countOf(html, " /&micro;m<br>retardance scale 0-"), r.crystals.size());
   for (const auto& [cls, n] : countsByClass(r)) {
     const std::string name(crystalClassName(cls));
     EXPECT_NE(html.find("<tr data-class=\"" + name + "\"><td>" + name +
@@ -167,6 +174,12 @@ TEST(CrystalsCsv, OneRowPerCrystalWithUnitsInTheHeader) {
   EXPECT_NE(csv.find(row), std::string::npos) << row << "\n" << csv;
   EXPECT_EQ(countOf(csv, ",yes\n"), 1u);
   EXPECT_EQ(countOf(csv, ",no\n"), r.crystals.size() - 1);
+  // Focus (edge sharpness per um) as measured, before the review column.
+  EXPECT_NE(header.find(",focus (1/um),needs review"), std::string::npos) << header;
+  ASSERT_TRUE(c.focus_per_um.has_value());
+  std::snprintf(row, sizeof(row), ",%d,%.3f,%s\n", c.field, *c.focus_per_um,
+                r.needs_review[0] == c.id ? "yes" : "no");
+  EXPECT_NE(csv.find(row), std::string::npos) << row << "\n" << csv;
 }
 
 TEST(FieldOverview, UnionAreaCountsOverlapsOnce) {
