@@ -16,6 +16,7 @@
 #include "calibration/analysis_calibration.hpp"
 #include "hardware/twin/slide.hpp"
 #include "history/sample_history.hpp"
+#include "scan/scan_calibration.hpp"
 #include "scan/scan_report_files.hpp"
 #include "scan/scan_runner.hpp"
 
@@ -53,48 +54,6 @@ struct ScanCliOptions {
   bool no_continuous = false;
   ReportOutputOptions sample;  // --sample-id, --sample-type, --operator, --history-db
 };
-
-// The calibration a resumed scan analyses its remaining tiles with: the one it was started with
-// (scan.json names its file and "created" stamp), so every tile of one scan is analysed alike.
-// `given` is --calibration on the resume: accepted only when it is that same measurement (a copy
-// elsewhere is fine). Throws naming the folder, both calibrations and the way out.
-std::optional<calibration::AnalysisCalibration> calibrationForResume(
-    const ScanAcquisition& started, std::optional<calibration::AnalysisCalibration> given,
-    const fs::path& dir) {
-  if (started.calibration.empty()) {
-    if (given) {
-      throw std::runtime_error("the scan in " + dir.string() +
-                               " was started without a calibration and its tiles so far were "
-                               "analysed without one: resume it without --calibration, or start "
-                               "a new scan with " +
-                               given->file.string());
-    }
-    return given;
-  }
-  const auto describe = [](const std::string& file, const std::string& created) {
-    return file + " (created " + (created.empty() ? "?" : created) + ")";
-  };
-  std::optional<calibration::AnalysisCalibration> cal = std::move(given);
-  if (!cal) {
-    try {
-      cal = calibration::loadAnalysisCalibration(started.calibration);
-    } catch (const std::exception& e) {
-      throw std::runtime_error("the scan in " + dir.string() + " was started with calibration " +
-                               describe(started.calibration, started.calibration_created) +
-                               ", which cannot be read now: " + e.what() +
-                               " (give it with --calibration PATH if it moved)");
-    }
-  }
-  if (cal->figures.created != started.calibration_created) {
-    throw std::runtime_error(
-        "the scan in " + dir.string() + " was started with calibration " +
-        describe(started.calibration, started.calibration_created) + ", not " +
-        describe(cal->file.string(), cal->figures.created) +
-        ": its remaining tiles would be analysed differently; resume with the calibration it was "
-        "started with, or start a new scan");
-  }
-  return cal;
-}
 
 void printOutcome(const ScanOutcome& o, const fs::path& out, const ScanReportFiles& files) {
   std::cout << "\n";
@@ -228,10 +187,7 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
       cp.acquisition.autofocus = !opt->no_autofocus;
       cp.acquisition.focus_z_um = opt->focus_z_um;
       cp.acquisition.slide = opt->slide.empty() ? "" : fs::absolute(opt->slide).string();
-      if (cal) {
-        cp.acquisition.calibration = cal->file.string();
-        cp.acquisition.calibration_created = cal->figures.created;
-      }
+      recordScanCalibration(cp.acquisition, cal);
       // Errors in the region show before anything moves.
       planScan(cp.request, StageTravel{{-1e12, 1e12}, {-1e12, 1e12}});
       std::error_code ec;
@@ -275,8 +231,7 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
         if (opt->resume.empty()) fs::remove(out, ec);  // still empty: leave no folder behind
         throw;
       }
-      so.reconstruction = cal->reconstruction;
-      so.blank = cal->blank;
+      applyScanCalibration(so, cal);
     }
     ScanRunner runner(
         {session.device(), session.camera(), [&session] { session.prepareForScan(); }}, out, so);

@@ -4,12 +4,14 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
 #include "app/instrument_session.hpp"
 #include "app/stack_options.hpp"
+#include "calibration/analysis_calibration.hpp"
 #include "hardware/twin/slide.hpp"
 #include "history/sample_history.hpp"
 #include "web/http_server.hpp"
@@ -29,6 +31,7 @@ struct ServeOptions {
   std::string scans_dir = "polscan-scans";
   std::string history_db;
   std::string slide;
+  std::string calibration;
   double pixel_um = 0.0;
   double objective = 20.0;
   double sensor_pixel_um = 8.0;
@@ -118,6 +121,10 @@ void addServeCommand(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--slide", opt->slide,
                   "Virtual camera's slide (slide.json from `polscan slide make`); default: the "
                   "built-in demo slide");
+  cmd->add_option("--calibration", opt->calibration,
+                  "Instrument calibration (`polscan calibrate`, NAME or PATH) every scan started "
+                  "here is analysed with (recorded in its scan.json; a resumed scan keeps the one "
+                  "it was started with, and one started with another is refused)");
   cmd->add_option("--objective", opt->objective, "Objective magnification (x)")
       ->capture_default_str();
   cmd->add_option("--sensor-pixel-um", opt->sensor_pixel_um,
@@ -133,6 +140,11 @@ void addServeCommand(CLI::App& app, GlobalOptions& global) {
 
   cmd->callback([opt, &global] {
     web::checkBindAddress(opt->bind, opt->token);
+    // Read before serving: a bad calibration should show now, not at the first scan.
+    std::optional<calibration::AnalysisCalibration> cal;
+    if (!opt->calibration.empty()) {
+      cal = calibration::loadAnalysisCalibration(calibration::resolveCalibration(opt->calibration));
+    }
 
     web::WebConfig config;
     config.token = opt->token;
@@ -140,6 +152,9 @@ void addServeCommand(CLI::App& app, GlobalOptions& global) {
     web::ScanJobSettings& d = config.defaults;
     d.request.pixel_um =
         opt->pixel_um > 0 ? opt->pixel_um : pixelSizeUm(opt->sensor_pixel_um, opt->objective);
+    if (opt->pixel_um <= 0 && cal && cal->figures.pixel_um) {
+      d.request.pixel_um = *cal->figures.pixel_um;
+    }
     d.request.chamber_depth_um = opt->chamber_depth_um;
     d.acquisition.angles = opt->stack.angles;
     d.acquisition.mode = opt->stack.mode;
@@ -165,7 +180,7 @@ void addServeCommand(CLI::App& app, GlobalOptions& global) {
           io.camera.height = cp.request.image_height_px;
           return std::make_unique<SessionInstrument>(instruments.open(io));
         },
-        config.history_db);
+        config.history_db, ScanOptions{}, cal);
     auto print_mutex = std::make_shared<std::mutex>();
     job.onProgress([print_mutex](const web::JobStatus& s) {
       const std::lock_guard lock(*print_mutex);

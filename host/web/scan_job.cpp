@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "scan/mosaic.hpp"
+#include "scan/scan_calibration.hpp"
 #include "web/live_view.hpp"
 
 namespace polscan::web {
@@ -68,11 +69,12 @@ std::string newScanId(const fs::path& scans_dir) {
 }
 
 ScanJob::ScanJob(fs::path scans_dir, InstrumentOpener opener, fs::path history_db,
-                 ScanOptions options)
+                 ScanOptions options, std::optional<calibration::AnalysisCalibration> calibration)
     : scans_dir_(std::move(scans_dir)),
       opener_(std::move(opener)),
       history_db_(std::move(history_db)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      calibration_(std::move(calibration)) {}
 
 ScanJob::~ScanJob() {
   stop_.store(true);
@@ -97,7 +99,8 @@ std::string ScanJob::start(const ScanJobSettings& settings) {
   cp.request = settings.request;
   cp.acquisition = settings.acquisition;
   cp.acquisition.sample.clear();  // filled from the instrument's slide when it opens
-  launch(id, std::move(cp), settings);
+  recordScanCalibration(cp.acquisition, calibration_);
+  launch(id, std::move(cp), settings, calibration_);
   return id;
 }
 
@@ -112,9 +115,15 @@ void ScanJob::resume(const std::string& scan_id) {
   }
   ScanCheckpoint cp = readCheckpoint(dir / "scan.json");
   if (cp.complete) throw JobConflict("scan " + scan_id + " is complete; nothing to resume");
+  std::optional<calibration::AnalysisCalibration> cal;
+  try {
+    cal = calibrationForResume(cp.acquisition, calibration_, dir);
+  } catch (const std::runtime_error& e) {
+    throw JobConflict(e.what());
+  }
   ScanJobSettings settings;
   static_cast<ScanSample&>(settings) = readScanSample(dir);
-  launch(scan_id, std::move(cp), settings);
+  launch(scan_id, std::move(cp), settings, std::move(cal));
 }
 
 void ScanJob::stop() {
@@ -129,7 +138,8 @@ void ScanJob::stop() {
   publish();
 }
 
-void ScanJob::launch(std::string id, ScanCheckpoint cp, ScanJobSettings settings) {
+void ScanJob::launch(std::string id, ScanCheckpoint cp, ScanJobSettings settings,
+                     std::optional<calibration::AnalysisCalibration> cal) {
   if (worker_.joinable()) worker_.join();  // the previous scan has ended: only its thread is left
   {
     const std::lock_guard lock(mutex_);
@@ -143,20 +153,28 @@ void ScanJob::launch(std::string id, ScanCheckpoint cp, ScanJobSettings settings
     live_.reset();
   }
   stop_.store(false);
-  worker_ = std::thread(
-      [this, id = std::move(id), cp = std::move(cp), settings = std::move(settings)]() mutable {
-        work(id, std::move(cp), settings);
-      });
+  worker_ =
+      std::thread([this, id = std::move(id), cp = std::move(cp), settings = std::move(settings),
+                   cal = std::move(cal)]() mutable { work(id, std::move(cp), settings, cal); });
 }
 
-void ScanJob::work(const std::string& id, ScanCheckpoint cp, const ScanJobSettings& settings) {
+void ScanJob::work(const std::string& id, ScanCheckpoint cp, const ScanJobSettings& settings,
+                   const std::optional<calibration::AnalysisCalibration>& cal) {
   const fs::path dir = scans_dir_ / id;
   JobState end = JobState::Failed;
   std::string message;
   try {
     const std::unique_ptr<OpenedInstrument> instrument = opener_(cp);
     if (cp.acquisition.sample.empty()) cp.acquisition.sample = instrument->sample();
-    ScanRunner runner(instrument->scanInstrument(), dir, options_);
+    ScanInstrument inst = instrument->scanInstrument();
+    ScanOptions options = options_;
+    if (cal) {
+      const CameraFormat f = inst.camera.format();
+      calibration::checkCalibrationFits(*cal, cv::Size(f.width, f.height), f.bit_depth,
+                                        "the camera (" + inst.camera.describe() + ")");
+      applyScanCalibration(options, cal);
+    }
+    ScanRunner runner(inst, dir, options);
     const double field_w = cp.request.image_width_px * cp.request.pixel_um;
     const double field_h = cp.request.image_height_px * cp.request.pixel_um;
     ScanOutcome outcome = runner.run(cp, stop_, [&](const ScanProgress& p) {

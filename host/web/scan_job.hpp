@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "calibration/analysis_calibration.hpp"
 #include "scan/scan_checkpoint.hpp"
 #include "scan/scan_report_files.hpp"
 #include "scan/scan_runner.hpp"
@@ -73,8 +74,11 @@ struct LiveField {
 class ScanJob {
  public:
   // scans_dir: one folder per scan (its id); history_db: empty = no history rows.
+  // calibration: what every new scan is analysed with (`serve --calibration`; recorded in its
+  // scan.json); a resumed scan keeps its own (see calibrationForResume).
   ScanJob(std::filesystem::path scans_dir, InstrumentOpener opener,
-          std::filesystem::path history_db = {}, ScanOptions options = {});
+          std::filesystem::path history_db = {}, ScanOptions options = {},
+          std::optional<calibration::AnalysisCalibration> calibration = {});
   ~ScanJob();  // stops a running scan after its field in progress and waits for it
   ScanJob(const ScanJob&) = delete;
   ScanJob& operator=(const ScanJob&) = delete;
@@ -84,7 +88,9 @@ class ScanJob {
   std::string start(const ScanJobSettings& settings);
   // Asks the running scan to end after the field in progress. JobConflict when none runs.
   void stop();
-  // Continues an interrupted scan. UnknownScan, JobConflict (running, or already complete).
+  // Continues an interrupted scan with the calibration it was started with. UnknownScan,
+  // JobConflict (running, already complete, or started with another calibration than this
+  // server's).
   void resume(const std::string& scan_id);
 
   JobStatus status() const;
@@ -97,14 +103,17 @@ class ScanJob {
   const std::filesystem::path& scansDir() const { return scans_dir_; }
 
  private:
-  void launch(std::string id, ScanCheckpoint cp, ScanJobSettings settings);
-  void work(const std::string& id, ScanCheckpoint cp, const ScanJobSettings& settings);
+  void launch(std::string id, ScanCheckpoint cp, ScanJobSettings settings,
+              std::optional<calibration::AnalysisCalibration> cal);
+  void work(const std::string& id, ScanCheckpoint cp, const ScanJobSettings& settings,
+            const std::optional<calibration::AnalysisCalibration>& cal);
   void publish();
 
   std::filesystem::path scans_dir_;
   InstrumentOpener opener_;
   std::filesystem::path history_db_;
   ScanOptions options_;
+  std::optional<calibration::AnalysisCalibration> calibration_;
 
   std::mutex control_;        // one start / stop / resume at a time
   mutable std::mutex mutex_;  // guards the snapshot below

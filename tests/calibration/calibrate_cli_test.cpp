@@ -150,6 +150,12 @@ TEST(CalibrateCli, StoresACalibrationThatAcquireThenUses) {
       POLSCAN_EXE, "scan --resume " + resumed.string() + " --calibration " + file.string());
   EXPECT_NE(late.status, 0) << late.output;
   EXPECT_NE(late.output.find("started without a calibration"), std::string::npos) << late.output;
+  // The web UI loads its calibration before it serves: a missing one ends it at once, named.
+  const auto serve = polscan::testing::runCli(
+      POLSCAN_EXE, "serve --port 0 --calibration " + (d / "no-such-cal").string());
+  EXPECT_NE(serve.status, 0) << serve.output;
+  EXPECT_NE(serve.output.find("no-such-cal"), std::string::npos) << serve.output;
+  EXPECT_EQ(serve.output.find("web UI on"), std::string::npos) << serve.output;
   fs::remove_all(d);
 }
 

@@ -76,9 +76,11 @@ Reply call(unsigned short port, http::verb verb, const std::string& target,
 
 class WebServerTest : public ::testing::Test {
  protected:
-  void serve(const std::string& token = "") {
+  void serve(const std::string& token = "",
+             std::optional<calibration::AnalysisCalibration> cal = std::nullopt) {
     dir_ = tempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    job_ = std::make_unique<ScanJob>(dir_ / "scans", noInstrument, dir_ / "history.sqlite");
+    job_ = std::make_unique<ScanJob>(dir_ / "scans", noInstrument, dir_ / "history.sqlite",
+                                     ScanOptions{}, std::move(cal));
     WebConfig config;
     config.token = token;
     config.history_db = dir_ / "history.sqlite";
@@ -281,6 +283,46 @@ TEST_F(WebServerTest, HistoryListsTheDatabaseRows) {
   EXPECT_EQ(rows[0].at("sample_id"), "SF-12");
   EXPECT_EQ(rows[0].at("fields"), 6);
   EXPECT_EQ(rows[0].at("counts").at("CPPD"), 4);
+}
+
+// A calibration as `serve --calibration` loads it; only its file and measurement stamp matter to
+// the resume rule.
+calibration::AnalysisCalibration calibrationCreated(const std::string& created) {
+  calibration::AnalysisCalibration cal;
+  cal.file = "/var/lib/polscan/bench-" + created + "/calibration.json";
+  cal.figures.created = created;
+  return cal;
+}
+
+// A resumed scan keeps the calibration it was started with: a server with another one, or with
+// one for a scan started without, refuses to resume it (409 naming both) and starts nothing.
+TEST_F(WebServerTest, AResumeWithAnotherCalibrationIsRefusedNamingBoth) {
+  serve("", calibrationCreated("2031-01-02T03:04:05Z"));
+  const auto incomplete = [this](const std::string& id, const std::string& cal_created) {
+    ScanCheckpoint cp;
+    cp.request.pixel_um = 0.4;
+    cp.request.width_mm = 0.5;
+    cp.request.height_mm = 0.35;
+    if (!cal_created.empty()) {
+      cp.acquisition.calibration = "/var/lib/polscan/bench-1/calibration.json";
+      cp.acquisition.calibration_created = cal_created;
+    }
+    fs::create_directories(dir_ / "scans" / id);
+    writeCheckpoint(cp, dir_ / "scans" / id / "scan.json");
+  };
+  incomplete("scan-a", "2026-11-27T09:15:00Z");
+  const Reply other = call(port(), http::verb::post, "/api/scan/resume", R"({"scan_id":"scan-a"})");
+  EXPECT_EQ(other.status, 409u) << other.body;
+  const std::string why = other.j().at("error");
+  EXPECT_NE(why.find("2026-11-27T09:15:00Z"), std::string::npos) << why;
+  EXPECT_NE(why.find("2031-01-02T03:04:05Z"), std::string::npos) << why;
+  incomplete("scan-b", "");
+  const Reply late = call(port(), http::verb::post, "/api/scan/resume", R"({"scan_id":"scan-b"})");
+  EXPECT_EQ(late.status, 409u) << late.body;
+  EXPECT_NE(late.j().at("error").get<std::string>().find("started without a calibration"),
+            std::string::npos)
+      << late.body;
+  EXPECT_EQ(call(port(), http::verb::get, "/api/status").j().at("state"), "idle");
 }
 
 TEST_F(WebServerTest, AScanWhoseInstrumentIsMissingFailsWithTheReason) {
