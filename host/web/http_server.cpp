@@ -36,10 +36,11 @@ struct Refusal {
 std::optional<Refusal> refusalFor(beast::error_code ec,
                                   const http::request_parser<http::string_body>& parser) {
   if (ec == http::error::body_limit) {
-    const auto length = parser.content_length();
+    // From the header as far as it was read: the parser refuses a Content-Length over the limit
+    // before it counts the header as done (content_length() may not be asked then).
+    const std::string length(parser.get()[http::field::content_length]);
     return Refusal{http::status::payload_too_large,
-                   "request body " +
-                       (length ? "of " + std::to_string(*length) + " bytes " : std::string()) +
+                   "request body " + (length.empty() ? std::string() : "of " + length + " bytes ") +
                        "over the limit of " + std::to_string(kBodyLimit) + " bytes (1 MB)"};
   }
   if (ec == http::error::header_limit) {
