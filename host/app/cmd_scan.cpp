@@ -12,7 +12,7 @@
 #include "app/instrument_session.hpp"
 #include "app/progress.hpp"
 #include "app/report_outputs.hpp"
-#include "app/stack_options.hpp"
+#include "app/scan_imaging_options.hpp"
 #include "calibration/analysis_calibration.hpp"
 #include "hardware/twin/slide.hpp"
 #include "history/sample_history.hpp"
@@ -39,14 +39,9 @@ extern "C" void onInterrupt(int) {
 struct ScanCliOptions {
   std::string out = "scan-out";
   std::string resume;
-  ScanRequest request;
-  double objective = 20.0;
-  double sensor_pixel_um = 8.0;
-  double pixel_um = 0.0;
-  StackOptions stack;
-  bool stop_and_go = false;
+  ScanRequest request;  // region, overlap, backlash
+  ScanImagingOptions imaging;
   bool no_autofocus = false;
-  bool no_strobe = false;
   double focus_z_um = 0.0;
   std::string slide;
   std::string calibration;
@@ -97,8 +92,7 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
       "marks. A checkpoint after every tile: Ctrl-C stops at once (the tile in progress is "
       "discarded) and `--resume DIR` continues an interrupted scan. A failed fly-by stack is "
       "retaken stop-and-go");
-  cmd->add_option("--out", opt->out,
-                  "Scan folder: scan.json (checkpoint), report.json, mosaic.png, tiles/")
+  cmd->add_option("--out", opt->out, "Scan folder: " + scanFolderSummary(true))
       ->capture_default_str();
   cmd->add_option("--resume", opt->resume,
                   "Continue the scan in this folder with its plan, settings and calibration; "
@@ -110,24 +104,13 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--width-mm", opt->request.width_mm, "Region width in mm")->capture_default_str();
   cmd->add_option("--height-mm", opt->request.height_mm, "Region height in mm")
       ->capture_default_str();
-  cmd->add_option("--objective", opt->objective, "Objective magnification (x)")
-      ->capture_default_str();
-  cmd->add_option("--sensor-pixel-um", opt->sensor_pixel_um,
-                  "Camera sensor pixel in um; pixel size = sensor pixel / magnification")
-      ->capture_default_str();
-  cmd->add_option("--pixel-um", opt->pixel_um,
-                  "Sample-plane pixel size in um (overrides --objective / --sensor-pixel-um)");
   cmd->add_option("--overlap", opt->request.overlap,
                   "Fraction of a field shared with each neighbour, 0-0.5")
-      ->capture_default_str();
-  cmd->add_option("--chamber-depth-um", opt->request.chamber_depth_um,
-                  "Counting-chamber depth in um (volume = scanned area x depth)")
       ->capture_default_str();
   cmd->add_option("--backlash-um", opt->request.backlash_um,
                   "Stage backlash in um: every tile is approached from -x / -y by at least this")
       ->capture_default_str();
-  opt->stack.addTo(*cmd);
-  cmd->add_flag("--no-strobe", opt->no_strobe, "Keep the LED on instead of strobing per frame");
+  opt->imaging.addTo(*cmd);
   cmd->add_flag("--no-autofocus", opt->no_autofocus,
                 "No autofocus or focus map: every tile at --focus-z-um");
   cmd->add_option("--focus-z-um", opt->focus_z_um,
@@ -175,15 +158,7 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
                                  "choose another --out");
       }
       cp.request = opt->request;
-      cp.request.pixel_um =
-          opt->pixel_um > 0 ? opt->pixel_um : pixelSizeUm(opt->sensor_pixel_um, opt->objective);
-      if (opt->pixel_um <= 0 && cal && cal->figures.pixel_um) {
-        cp.request.pixel_um = *cal->figures.pixel_um;
-      }
-      cp.acquisition.angles = opt->stack.angles;
-      cp.acquisition.mode = opt->stack.mode;
-      cp.acquisition.exposure_us = opt->stack.exposure_us;
-      cp.acquisition.strobe = !opt->no_strobe;
+      opt->imaging.applyTo(cp.request, cp.acquisition, cal ? cal->figures.pixel_um : std::nullopt);
       cp.acquisition.autofocus = !opt->no_autofocus;
       cp.acquisition.focus_z_um = opt->focus_z_um;
       cp.acquisition.slide = opt->slide.empty() ? "" : fs::absolute(opt->slide).string();

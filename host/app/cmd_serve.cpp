@@ -10,10 +10,11 @@
 
 #include "app/commands.hpp"
 #include "app/instrument_session.hpp"
-#include "app/stack_options.hpp"
+#include "app/scan_imaging_options.hpp"
 #include "calibration/analysis_calibration.hpp"
 #include "hardware/twin/slide.hpp"
 #include "history/sample_history.hpp"
+#include "scan/scan_report_files.hpp"
 #include "web/http_server.hpp"
 #include "web/scan_job.hpp"
 #include "web/web_api.hpp"
@@ -32,12 +33,7 @@ struct ServeOptions {
   std::string history_db;
   std::string slide;
   std::string calibration;
-  double pixel_um = 0.0;
-  double objective = 20.0;
-  double sensor_pixel_um = 8.0;
-  double chamber_depth_um = 20.0;
-  StackOptions stack;
-  bool no_strobe = false;
+  ScanImagingOptions imaging;
 };
 
 // The server's instrument: opened by the first scan and kept, homed, for the next one (a resumed
@@ -112,8 +108,7 @@ void addServeCommand(CLI::App& app, GlobalOptions& global) {
                   "Access token: every request must send it (header X-Polscan-Token, "
                   "Authorization: Bearer, or ?token= in the page's address)");
   cmd->add_option("--scans-dir", opt->scans_dir,
-                  "Folder of the scans: one subfolder per scan (scan.json, report.json, "
-                  "report.html, crystals.csv, mosaic.png)")
+                  "Folder of the scans, one subfolder per scan: " + scanFolderSummary(false))
       ->capture_default_str();
   cmd->add_option("--history-db", opt->history_db,
                   "Sample history database (SQLite; default " + defaultHistoryDb().string() +
@@ -125,18 +120,7 @@ void addServeCommand(CLI::App& app, GlobalOptions& global) {
                   "Instrument calibration (`polscan calibrate`, NAME or PATH) every scan started "
                   "here is analysed with (recorded in its scan.json; a resumed scan keeps the one "
                   "it was started with, and one started with another is refused)");
-  cmd->add_option("--objective", opt->objective, "Objective magnification (x)")
-      ->capture_default_str();
-  cmd->add_option("--sensor-pixel-um", opt->sensor_pixel_um,
-                  "Camera sensor pixel in um; pixel size = sensor pixel / magnification")
-      ->capture_default_str();
-  cmd->add_option("--pixel-um", opt->pixel_um,
-                  "Sample-plane pixel size in um (overrides --objective / --sensor-pixel-um)");
-  cmd->add_option("--chamber-depth-um", opt->chamber_depth_um,
-                  "Counting-chamber depth in um (volume = scanned area x depth)")
-      ->capture_default_str();
-  opt->stack.addTo(*cmd);
-  cmd->add_flag("--no-strobe", opt->no_strobe, "Keep the LED on instead of strobing per frame");
+  opt->imaging.addTo(*cmd);
 
   cmd->callback([opt, &global] {
     web::checkBindAddress(opt->bind, opt->token);
@@ -150,16 +134,7 @@ void addServeCommand(CLI::App& app, GlobalOptions& global) {
     config.token = opt->token;
     config.history_db = opt->history_db.empty() ? defaultHistoryDb() : fs::path(opt->history_db);
     web::ScanJobSettings& d = config.defaults;
-    d.request.pixel_um =
-        opt->pixel_um > 0 ? opt->pixel_um : pixelSizeUm(opt->sensor_pixel_um, opt->objective);
-    if (opt->pixel_um <= 0 && cal && cal->figures.pixel_um) {
-      d.request.pixel_um = *cal->figures.pixel_um;
-    }
-    d.request.chamber_depth_um = opt->chamber_depth_um;
-    d.acquisition.angles = opt->stack.angles;
-    d.acquisition.mode = opt->stack.mode;
-    d.acquisition.exposure_us = opt->stack.exposure_us;
-    d.acquisition.strobe = !opt->no_strobe;
+    opt->imaging.applyTo(d.request, d.acquisition, cal ? cal->figures.pixel_um : std::nullopt);
     d.acquisition.slide = opt->slide.empty() ? "" : fs::absolute(opt->slide).string();
     if (!d.acquisition.slide.empty()) twin::loadSlide(d.acquisition.slide);  // fail now, not later
 

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       "stacks over polarizer angles, reconstructs retardance and slow axis, finds and names "
       "crystals (CPPD, MSU, calcium oxalate, ...) and writes report.json."};
   app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Print the help of every subcommand with its options");
   polscan::GlobalOptions global;
   app.add_flag("-v,--verbose", global.verbose, "Log every protocol message to stderr")
       ->trigger_on_parse();

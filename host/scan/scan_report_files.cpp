@@ -16,6 +16,32 @@ namespace polscan {
 
 namespace fs = std::filesystem;
 
+const std::vector<ScanFolderEntry>& scanFolderEntries() {
+  static const std::vector<ScanFolderEntry> entries = {
+      {"scan.json", "checkpoint", false},
+      {"report.json", "", false},
+      {"mosaic.png", "", false},
+      {"mosaic.ome.tif", "the mosaic with its scale", false},
+      {"crystals.csv", "", false},
+      {"report.html", "", false},
+      {"sample.json", "the sample, for --resume", false},
+      {"tiles/", "thumbnails", false},
+      {"stacks/", "with --save-stacks", true},
+  };
+  return entries;
+}
+
+std::string scanFolderSummary(bool with_stacks) {
+  std::string s;
+  for (const ScanFolderEntry& e : scanFolderEntries()) {
+    if (e.save_stacks_only && !with_stacks) continue;
+    if (!s.empty()) s += ", ";
+    s += e.name;
+    if (!e.note.empty()) s += " (" + e.note + ")";
+  }
+  return s;
+}
+
 void writeScanSample(const ScanSample& s, const fs::path& dir) {
   const nlohmann::json j = {{"sample_id", s.sample_id},
                             {"sample_type", s.sample_type},

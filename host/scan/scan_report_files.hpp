@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "scan/scan_checkpoint.hpp"
 #include "scan/scan_runner.hpp"
@@ -26,6 +27,20 @@ struct ScanSample {
 void writeScanSample(const ScanSample& sample, const std::filesystem::path& dir);
 // Empty when DIR has no sample.json; CheckpointError naming the file when it is not valid JSON.
 ScanSample readScanSample(const std::filesystem::path& dir);
+
+// One thing a scan folder holds: its name (a folder's ends in '/') and, for the help texts, a
+// short note (may be empty).
+struct ScanFolderEntry {
+  std::string name;
+  std::string note;
+  bool save_stacks_only = false;  // written only with `polscan scan --save-stacks`
+};
+// Everything the scan runner and writeScanReportFiles put into a scan folder (`polscan scan
+// --out`, the web UI's scans), in the order of the README's table.
+const std::vector<ScanFolderEntry>& scanFolderEntries();
+// The entries as one line for a help text: "scan.json (checkpoint), report.json, ...".
+// with_stacks: also name stacks/ (only `polscan scan` has --save-stacks).
+std::string scanFolderSummary(bool with_stacks);
 
 struct ScanReportFiles {
   std::filesystem::path crystals_csv, html;

@@ -1,7 +1,11 @@
 // The Beast acceptor and per-connection sessions (asynchronous, on the server's one I/O thread).
 #include "web/http_server.hpp"
 
+#include <array>
 #include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/signal_set.hpp>
@@ -17,7 +21,38 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::size_t kBodyLimit = 1 << 20;  // requests are small JSON documents
+constexpr std::uint32_t kHeaderLimit = 8 << 10;
 constexpr std::chrono::seconds kIdleTimeout{30};
+// After refusing a request, how long the rest of what the client sends is read and dropped.
+constexpr std::chrono::seconds kLingerTimeout{5};
+
+struct Refusal {
+  http::status status;
+  std::string message;
+};
+
+// The answer to a request that could not be read; none when the client left or idled (nobody to
+// answer) or the connection failed.
+std::optional<Refusal> refusalFor(beast::error_code ec,
+                                  const http::request_parser<http::string_body>& parser) {
+  if (ec == http::error::body_limit) {
+    // From the header as far as it was read: the parser refuses a Content-Length over the limit
+    // before it counts the header as done (content_length() may not be asked then).
+    const std::string length(parser.get()[http::field::content_length]);
+    return Refusal{http::status::payload_too_large,
+                   "request body " + (length.empty() ? std::string() : "of " + length + " bytes ") +
+                       "over the limit of " + std::to_string(kBodyLimit) + " bytes (1 MB)"};
+  }
+  if (ec == http::error::header_limit) {
+    return Refusal{http::status::request_header_fields_too_large,
+                   "request header over the limit of " + std::to_string(kHeaderLimit) + " bytes"};
+  }
+  if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+      ec != http::error::partial_message) {
+    return Refusal{http::status::bad_request, "malformed HTTP request: " + ec.message()};
+  }
+  return std::nullopt;
+}
 
 // One connection: read a request, answer it, repeat while the client keeps it alive.
 class Session : public std::enable_shared_from_this<Session> {
@@ -28,6 +63,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void read() {
     parser_.emplace();
     parser_->body_limit(kBodyLimit);
+    parser_->header_limit(kHeaderLimit);
     stream_.expires_after(kIdleTimeout);
     http::async_read(
         stream_, buffer_, *parser_,
@@ -38,6 +74,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void onRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout) return close();
     if (ec) {
+      if (auto refusal = refusalFor(ec, *parser_)) return refuse(*refusal);
       spdlog::debug("web: dropped a connection: {}", ec.message());
       return close();
     }
@@ -51,6 +88,31 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
+  // Answers with the refusal's status and JSON error, then closes. What the client still sends
+  // (the rest of an over-limit body) is read and dropped for a while: closing a socket with
+  // unread data resets the connection, and the client could lose the answer before reading it.
+  void refuse(const Refusal& refusal) {
+    spdlog::debug("web: refused a request: {}", refusal.message);
+    Request req;
+    req.version(11);
+    req.keep_alive(false);
+    auto res = std::make_shared<Response>(errorResponse(req, refusal.status, refusal.message));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code wec, std::size_t) {
+                        self->close();
+                        if (wec) return;
+                        self->stream_.expires_after(kLingerTimeout);
+                        self->drain();
+                      });
+  }
+
+  void drain() {
+    stream_.async_read_some(asio::buffer(drained_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (!ec) self->drain();  // until the client closes or time is up
+                            });
+  }
+
   void close() {
     beast::error_code ignored;  // the peer may already be gone; nothing is left to tell it
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -59,6 +121,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::array<char, 16 << 10> drained_;
   std::shared_ptr<const HttpServer::Handler> handler_;
 };
 

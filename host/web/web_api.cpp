@@ -42,10 +42,6 @@ Response jsonResponse(const Request& req, http::status status, const json& j) {
   return makeResponse(req, status, "application/json", j.dump());
 }
 
-Response errorResponse(const Request& req, http::status status, const std::string& message) {
-  return jsonResponse(req, status, json{{"error", message}});
-}
-
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -151,6 +147,10 @@ T field(const json& j, const char* name, const char* unit) {
 }
 
 }  // namespace
+
+Response errorResponse(const Request& req, http::status status, const std::string& message) {
+  return jsonResponse(req, status, json{{"error", message}});
+}
 
 void checkBindAddress(const std::string& address, const std::string& token) {
   boost::system::error_code ec;

@@ -55,6 +55,9 @@ class WebApi {
   WebConfig config_;
 };
 
+// The JSON error answer {"error": message} with the request's HTTP version and keep-alive.
+Response errorResponse(const Request& request, http::status status, const std::string& message);
+
 // The scan settings of a start request's JSON body on top of the defaults; throws
 // std::invalid_argument naming the field that is unknown, of the wrong type or out of range.
 ScanJobSettings parseStartRequest(const std::string& body, const ScanJobSettings& defaults);

@@ -1,9 +1,13 @@
 // The polscan executable as a user runs it: demo report contents, clear errors on bad input.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -70,12 +74,53 @@ TEST(Cli, AcquireIntoAnUncreatableFolderIsAClearError) {
   fs::remove(file);
 }
 
+namespace {
+// The option lines of a help text that explain nothing. CLI11 writes an option as "  NAME" padded
+// to 30 columns, then its explanation; a NAME of 28 characters or more gets the explanation on
+// the next line, from the same column. Each subcommand's block is indented by 2 more.
+std::vector<std::string> unexplainedOptions(const std::string& help) {
+  std::vector<std::string> lines;
+  std::istringstream in(help);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  std::vector<std::string> bare;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    const std::size_t indent = l.find_first_not_of(' ');
+    if (indent == std::string::npos || l[indent] != '-') continue;
+    const std::size_t column = indent + 28;  // where the explanation starts
+    const bool same_line = l.size() > column && l[column - 1] == ' ' && l[column] != ' ';
+    const bool next_line = i + 1 < lines.size() && lines[i + 1].find_first_not_of(' ') == column &&
+                           lines[i + 1][column] != '-';
+    if (!same_line && !next_line) bare.push_back(l);
+  }
+  return bare;
+}
+}  // namespace
+
+// One `--help-all` per level (4 starts of polscan, not one per subcommand): every subcommand is
+// there with its description and every option with its explanation.
 TEST(Cli, HelpExplainsEverySubcommand) {
-  for (const char* sub :
-       {"device info", "device home", "acquire", "analyze", "demo", "slide make", "serve"}) {
-    const CliResult r = runPolscan(std::string(sub) + " --help");
-    EXPECT_EQ(r.status, 0) << sub;
-    EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub << ": " << r.output;
+  const std::vector<std::pair<std::string, std::vector<std::string>>> levels = {
+      {"",
+       {"device", "acquire", "analyze", "demo", "slide", "eval", "scan", "camera", "calibrate",
+        "history", "serve"}},
+      {"device ", {"list", "info", "home"}},
+      {"slide ", {"make"}},
+      {"camera ", {"list", "snap"}}};
+  for (const auto& [level, subcommands] : levels) {
+    const CliResult r = runPolscan(level + "--help-all");
+    EXPECT_EQ(r.status, 0) << level;
+    EXPECT_NE(r.output.find("Usage"), std::string::npos) << level << ": " << r.output;
+    for (const std::string& sub : subcommands) {
+      // A section: the name on a line of its own, then its description, indented.
+      const std::size_t at = r.output.find("\n" + sub + "\n  ");
+      ASSERT_NE(at, std::string::npos) << level << sub << " missing: " << r.output;
+      const std::size_t text = at + sub.size() + 4;
+      EXPECT_TRUE(text < r.output.size() &&
+                  std::isalpha(static_cast<unsigned char>(r.output[text])))
+          << level << sub << " has no description: " << r.output.substr(at, 200);
+    }
+    EXPECT_EQ(unexplainedOptions(r.output), std::vector<std::string>{}) << level;
   }
   const CliResult bad = runPolscan("acquire --angles 2 --out x");
   EXPECT_NE(bad.status, 0);

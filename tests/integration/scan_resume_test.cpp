@@ -4,10 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,16 +27,17 @@
 #include "scan/mosaic.hpp"
 #include "scan/scan_checkpoint.hpp"
 #include "scan/scan_plan.hpp"
+#include "scan/scan_report_files.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/scratch_files.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-extern char** environ;
-
 namespace {
 
+using polscan::testing::ChildProcess;
 using polscan::testing::freshTempDir;
 using polscan::testing::readJsonFile;
 using polscan::testing::readTextFile;
@@ -80,23 +79,12 @@ int tilesDone(const fs::path& checkpoint) {
   }
 }
 
-// Starts polscan in the background (output to log); returns its pid.
-pid_t spawnPolscan(const std::string& args, const fs::path& log) {
-  std::vector<std::string> argv_store{POLSCAN_EXE};
+// polscan in the background with args (words split at spaces), its output in log.
+ChildProcess spawnPolscan(const std::string& args, const fs::path& log) {
+  std::vector<std::string> argv{POLSCAN_EXE};
   std::istringstream words(args);
-  for (std::string w; words >> w;) argv_store.push_back(w);
-  std::vector<char*> argv;
-  for (auto& s : argv_store) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = -1;
-  if (::posix_spawn(&pid, POLSCAN_EXE, &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
+  for (std::string w; words >> w;) argv.push_back(w);
+  return ChildProcess(std::move(argv), log);
 }
 
 // Waits (up to 60 s) until the checkpoint holds at least n tiles; returns how many it holds.
@@ -142,18 +130,17 @@ TEST(ScanResume, KilledHostAndLinkResumeToTheSameCrystalsWithEveryTileOnce) {
 
   // Interrupted: SIGKILL the host and the simulator (the link) once 2 tiles are checkpointed.
   const fs::path out = dir / "killed";
-  const pid_t host = spawnPolscan(scanArgs(slide, out) +
-                                      " --sample-id SR-1 --sample-type synovial-fluid"
-                                      " --operator kim --history-db " +
-                                      (dir / "history.db").string(),
-                                  dir / "killed.log");
-  ASSERT_GT(host, 0);
+  ChildProcess host = spawnPolscan(scanArgs(slide, out) +
+                                       " --sample-id SR-1 --sample-type synovial-fluid"
+                                       " --operator kim --history-db " +
+                                       (dir / "history.db").string(),
+                                   dir / "killed.log");
+  ASSERT_GT(host.pid(), 0);
   const int done = waitForTiles(out / "scan.json", 2);
-  const std::vector<pid_t> sims = childrenOf(host);
-  ::kill(host, SIGKILL);
+  const std::vector<pid_t> sims = childrenOf(host.pid());
+  ::kill(host.pid(), SIGKILL);
   for (pid_t s : sims) ::kill(s, SIGKILL);
-  int status = 0;
-  ::waitpid(host, &status, 0);
+  const int status = host.wait();
   ASSERT_TRUE(WIFSIGNALED(status)) << "the scan ended before it was killed";
   ASSERT_GE(done, 2);
   const int done_at_kill = tilesDone(out / "scan.json");
@@ -235,6 +222,18 @@ TEST(ScanResume, KilledHostAndLinkResumeToTheSameCrystalsWithEveryTileOnce) {
       polscan::checkpointFromJson(cp).request, polscan::StageTravel{{-1e12, 1e12}, {-1e12, 1e12}});
   EXPECT_DOUBLE_EQ(mosaic.pixel_um, polscan::mosaicScaleUm(plan));
   EXPECT_NE(r.output.find("Sample history: row"), std::string::npos) << r.output;
+  // The folder holds exactly what `scan --out`'s help lists (ScanOptions checks that the help is
+  // made from this list): nothing written goes unnamed, nothing named is missing.
+  const std::vector<polscan::ScanFolderEntry>& listed = polscan::scanFolderEntries();
+  for (const auto& entry : fs::directory_iterator(out)) {
+    const std::string name = entry.path().filename().string() + (entry.is_directory() ? "/" : "");
+    EXPECT_TRUE(std::any_of(listed.begin(), listed.end(),
+                            [&](const polscan::ScanFolderEntry& e) { return e.name == name; }))
+        << name << " is written but not in scanFolderEntries()";
+  }
+  for (const polscan::ScanFolderEntry& e : listed) {
+    EXPECT_EQ(fs::exists(out / e.name), !e.save_stacks_only) << e.name;
+  }
   // The reference scan had no sample id: nothing of it went into any history.
   EXPECT_EQ(readJsonFile(ref / "report.json").count("sample_id"), 0u);
   fs::remove_all(dir);
@@ -244,14 +243,12 @@ TEST(ScanResume, CtrlCStopsAfterTheCurrentTileWithEverythingSaved) {
   const fs::path dir = freshTempDir("scan_sigint");
   const fs::path slide = makeSlideFile(dir);
   const fs::path out = dir / "stopped";
-  const pid_t host = spawnPolscan(scanArgs(slide, out), dir / "stopped.log");
-  ASSERT_GT(host, 0);
+  ChildProcess host = spawnPolscan(scanArgs(slide, out), dir / "stopped.log");
+  ASSERT_GT(host.pid(), 0);
   ASSERT_GE(waitForTiles(out / "scan.json", 1), 1);
-  const std::vector<pid_t> sims = childrenOf(host);
+  const std::vector<pid_t> sims = childrenOf(host.pid());
   ASSERT_FALSE(sims.empty());
-  ::kill(host, SIGINT);
-  int status = 0;
-  ::waitpid(host, &status, 0);
+  const int status = host.stop(SIGINT);
   const std::string log = readTextFile(dir / "stopped.log");
   ASSERT_TRUE(WIFEXITED(status)) << log;
   EXPECT_EQ(WEXITSTATUS(status), 0) << log;
@@ -295,19 +292,18 @@ TEST(ScanResume, ALostLinkMidScanIsReconnectedAndTheTileRetried) {
   const fs::path out = dir / "scan";
   const std::string port = std::to_string(freePort());
   auto sim = std::make_unique<polscan::FwsimProcess>(std::vector<std::string>{"--port", port});
-  const pid_t host = spawnPolscan("--device tcp:127.0.0.1:" + port + " scan --slide " +
-                                      slide.string() + " --out " + out.string() +
-                                      " --x-mm 0.05 --y-mm 0.05 --width-mm 0.9 --height-mm 0.25"
-                                      " --no-autofocus --focus-z-um 1",
-                                  dir / "scan.log");
-  ASSERT_GT(host, 0);
+  ChildProcess host = spawnPolscan("--device tcp:127.0.0.1:" + port + " scan --slide " +
+                                       slide.string() + " --out " + out.string() +
+                                       " --x-mm 0.05 --y-mm 0.05 --width-mm 0.9 --height-mm 0.25"
+                                       " --no-autofocus --focus-z-um 1",
+                                   dir / "scan.log");
+  ASSERT_GT(host.pid(), 0);
   ASSERT_GE(waitForTiles(out / "scan.json", 1), 1) << readTextFile(dir / "scan.log");
   // Pull the cable: the instrument goes away mid-scan and comes back (restarted, not homed).
   sim->kill();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   sim = std::make_unique<polscan::FwsimProcess>(std::vector<std::string>{"--port", port});
-  int status = 0;
-  ::waitpid(host, &status, 0);
+  const int status = host.wait();
   const std::string log = readTextFile(dir / "scan.log");
   ASSERT_TRUE(WIFEXITED(status)) << log;
   ASSERT_EQ(WEXITSTATUS(status), 0) << log;

@@ -4,10 +4,7 @@
 // the history, keep screenshots.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -26,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "tests/support/child_process.hpp"
 #include "tests/support/scratch_files.hpp"
 
 namespace fs = std::filesystem;
@@ -34,46 +32,13 @@ namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 using nlohmann::json;
 
-extern char** environ;
-
 namespace {
 
+using polscan::testing::ChildProcess;
+using polscan::testing::exitCode;
 using polscan::testing::readTextFile;
 
 constexpr int kViewWidth = 1000, kViewHeight = 900;
-
-// A child process with its output in a log file; SIGTERMed and reaped when destroyed.
-class Child {
- public:
-  Child(std::vector<std::string> argv_store, const fs::path& log) {
-    std::vector<char*> argv;
-    for (auto& s : argv_store) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    if (::posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Child() { terminate(); }
-  pid_t pid() const { return pid_; }
-  // SIGTERM, then waits; returns the exit code (-1 when killed by a signal).
-  int terminate() {
-    if (pid_ <= 0) return status_;
-    ::kill(pid_, SIGTERM);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return status_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int status_ = -1;
-};
 
 template <typename F>
 bool waitFor(F&& ready, std::chrono::seconds limit) {
@@ -190,9 +155,9 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
   const fs::path output = fs::path(POLSCAN_TEST_OUTPUT_DIR) / "web_ui_e2e";
   fs::create_directories(output);
 
-  Child serve({POLSCAN_EXE, "serve", "--port", "0", "--scans-dir", (dir / "scans").string(),
-               "--history-db", (dir / "history.sqlite").string()},
-              dir / "serve.log");
+  ChildProcess serve({POLSCAN_EXE, "serve", "--port", "0", "--scans-dir", (dir / "scans").string(),
+                      "--history-db", (dir / "history.sqlite").string()},
+                     dir / "serve.log");
   ASSERT_GT(serve.pid(), 0);
   std::smatch m;
   const std::regex served(R"(web UI on http://127\.0\.0\.1:(\d+)/)");
@@ -203,13 +168,14 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
       << log;
   const unsigned short port = static_cast<unsigned short>(std::stoi(m[1]));
 
-  Child browser({"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--remote-debugging-port=0",
-                 "--user-data-dir=" + (dir / "chrome").string(),
-                 "--window-size=" + std::to_string(kViewWidth) + "," + std::to_string(kViewHeight),
-                 "about:blank"},
-                dir / "chromium.log");
+  ChildProcess browser(
+      {"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+       "--no-first-run", "--disable-background-networking", "--disable-component-update",
+       "--disable-sync", "--remote-debugging-port=0",
+       "--user-data-dir=" + (dir / "chrome").string(),
+       "--window-size=" + std::to_string(kViewWidth) + "," + std::to_string(kViewHeight),
+       "about:blank"},
+      dir / "chromium.log");
   ASSERT_GT(browser.pid(), 0) << "chromium did not start (Debian package chromium)";
   const fs::path active = dir / "chrome" / "DevToolsActivePort";
   ASSERT_TRUE(waitFor([&] { return readTextFile(active).find('\n') != std::string::npos; },
@@ -349,9 +315,9 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
   EXPECT_EQ(history[0][0], "E2E-1");
   EXPECT_EQ(history[0][4], "2") << "fields";
 
-  browser.terminate();
-  EXPECT_EQ(serve.terminate(), 0) << "SIGTERM ends `polscan serve` cleanly\n"
-                                  << readTextFile(dir / "serve.log");
+  browser.stop(SIGTERM);
+  EXPECT_EQ(exitCode(serve.stop(SIGTERM)), 0) << "SIGTERM ends `polscan serve` cleanly\n"
+                                              << readTextFile(dir / "serve.log");
   fs::remove_all(dir);
 }
 

@@ -7,6 +7,9 @@
 // with a clear error and the stacks already written stay intact.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <functional>
 #include <thread>
@@ -112,6 +115,23 @@ void expectSameOnDisk(const Stack& s, const fs::path& dir) {
   }
 }
 
+// Holds a pty's slave open so that its number stays taken once the simulator (the master side)
+// is gone: Linux gives a freed pty number to the next pty opened, such as the simulator of a test
+// running beside this one (ctest -j), and a reconnect to the old path would reach that one.
+class PtyNumberHold {
+ public:
+  explicit PtyNumberHold(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_NOCTTY)) {}
+  ~PtyNumberHold() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  PtyNumberHold(const PtyNumberHold&) = delete;
+  PtyNumberHold& operator=(const PtyNumberHold&) = delete;
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
 fs::path freshDir(const std::string& name) {
   const fs::path d = fs::temp_directory_path() / (name + "-" + std::to_string(getpid()));
   fs::remove_all(d);
@@ -176,6 +196,8 @@ TEST(AcquisitionUnderLinkFaults, DeviceThatNeverComesBackStopsWithAClearErrorAnd
   const fs::path out = freshDir("polscan-linkgone");
   const Stack first = acquireStack(rig.device, rig.camera, eightAnglesWithFrameTimeout());
   writeStackFolder(first, out / "field_0");
+  const PtyNumberHold hold(rig.sim.ptyPath());
+  ASSERT_TRUE(hold.held()) << rig.sim.ptyPath();
   rig.sim.kill();  // the instrument is gone for good (power cut, cable cut)
   RecoveryPolicy policy;
   policy.reconnect_wait = std::chrono::milliseconds(500);

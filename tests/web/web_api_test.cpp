@@ -1,15 +1,18 @@
 // The web UI's server over a real loopback socket (Beast client): page, status, token rule,
-// bind rule, request validation, results, history, report downloads, a scan that fails.
+// bind rule, request validation, over-limit and malformed requests, results, history, report
+// downloads, a scan that fails.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
@@ -72,6 +75,32 @@ Reply call(unsigned short port, http::verb verb, const std::string& target,
   stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
   return Reply{res.result_int(), res.body(), std::string(res[http::field::content_type]),
                std::string(res[http::field::content_disposition])};
+}
+
+// Raw bytes over a fresh loopback connection, as a broken or hostile client sends them: the
+// answer, and whether the server then closed the connection (end of stream within 5 s).
+struct RawReply {
+  Reply reply;
+  bool closed = false;
+};
+RawReply callRaw(unsigned short port, const std::string& bytes) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::resolver resolver(io);
+  boost::beast::tcp_stream stream(io);
+  stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+  boost::asio::write(stream.socket(), boost::asio::buffer(bytes));
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  RawReply r;
+  r.reply = Reply{res.result_int(), res.body(), std::string(res[http::field::content_type]), ""};
+  char more[64];
+  stream.expires_after(std::chrono::seconds(5));
+  stream.async_read_some(boost::asio::buffer(more), [&](boost::beast::error_code ec, std::size_t) {
+    r.closed = ec == boost::asio::error::eof;
+  });
+  io.run();
+  return r;
 }
 
 class WebServerTest : public ::testing::Test {
@@ -235,6 +264,52 @@ TEST_F(WebServerTest, WrongMethodUnknownRouteAndNothingToStop) {
   const Reply live = call(port(), http::verb::get, "/api/live.png");
   EXPECT_EQ(live.status, 404u);
   EXPECT_EQ(live.content_type, "application/json");
+}
+
+TEST_F(WebServerTest, OverLimitAndMalformedRequestsGetAJsonErrorAndAClose) {
+  serve();
+  constexpr std::size_t limit = 1 << 20;  // 1 MB of body
+  // One byte over: 413 naming the size and the limit, sent while the body is still arriving (the
+  // server reads the rest and drops it, so the answer is not lost to a reset connection).
+  const RawReply big =
+      callRaw(port(),
+              "POST /api/scan/start HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+              "application/json\r\nContent-Length: " +
+                  std::to_string(limit + 1) + "\r\n\r\n" + std::string(limit + 1, ' '));
+  EXPECT_EQ(big.reply.status, 413u) << big.reply.body;
+  EXPECT_EQ(big.reply.content_type, "application/json");
+  const std::string too_big = big.reply.j().at("error");
+  EXPECT_NE(too_big.find(std::to_string(limit + 1) + " bytes"), std::string::npos) << too_big;
+  EXPECT_NE(too_big.find("limit of " + std::to_string(limit)), std::string::npos) << too_big;
+  EXPECT_TRUE(big.closed);
+  // At the limit the body is read and reaches the API (which names the unknown field).
+  const std::string padded = R"({"colour":1})";
+  const Reply at_limit = call(port(), http::verb::post, "/api/scan/start",
+                              padded + std::string(limit - padded.size(), ' '));
+  EXPECT_EQ(at_limit.status, 400u);
+  EXPECT_NE(at_limit.j().at("error").get<std::string>().find("colour"), std::string::npos);
+
+  const RawReply length = callRaw(
+      port(), "POST /api/scan/stop HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ten\r\n\r\n");
+  EXPECT_EQ(length.reply.status, 400u);
+  EXPECT_NE(length.reply.j().at("error").get<std::string>().find("Content-Length"),
+            std::string::npos)
+      << length.reply.body;
+  EXPECT_TRUE(length.closed);
+  const RawReply method = callRaw(port(), "G(T / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(method.reply.status, 400u);
+  EXPECT_NE(method.reply.j().at("error").get<std::string>().find("method"), std::string::npos)
+      << method.reply.body;
+  const RawReply header =
+      callRaw(port(), "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(10000, 'a') +
+                          "\r\n\r\n");
+  EXPECT_EQ(header.reply.status, 431u);
+  EXPECT_NE(header.reply.j().at("error").get<std::string>().find("header"), std::string::npos)
+      << header.reply.body;
+
+  // The server goes on serving, and nothing was started.
+  EXPECT_EQ(call(port(), http::verb::get, "/api/status").status, 200u);
+  EXPECT_EQ(job_->status().state, JobState::Idle);
 }
 
 TEST_F(WebServerTest, ResultsListAScanAndItsReportDownloads) {
