@@ -16,9 +16,10 @@ struct SegmentationOptions {
   // ... or pass the integrated contrast-to-noise test (faint_detection.hpp) at this expected number
   // of regions from noise alone per field (Bonferroni over the field's candidates); 0: off.
   double faint_false_alarms_per_field = 1e-3;
-  // Fragments of one faint object (noise dips under the threshold) within this gap and with one
-  // slow axis are tested and reported together; about the optics' resolution.
-  double faint_gap_um = 1.0;
+  // Faint fragments within this gap of each other with one slow axis are the noise tops of one
+  // object at the threshold level (not reported); within it of an accepted region, part of it.
+  // 2.5 um: the fold-lobe gap (2.5 x AnalysisOptions::halo_gap_um).
+  double faint_gap_um = 2.5;
   double min_size_um = 1.5;    // longest extent of a region to be reported
   bool split_touching = true;  // distance-transform + watershed split of merged crystals
   // Non-birefringent path: |I0 / local background - 1| above max(this, k_noise * contrast noise).
