@@ -17,7 +17,7 @@ namespace polscan::analysis {
 // rule); a chain of links is one needle when strong pieces end it on both sides, every piece lies
 // on the line through them and the whole is no longer than a needle.
 struct SplitNeedleOptions {
-  double min_peak_of_quarter_wave = 0.35;  // only crystals that approach the fold are cut by it
+  double min_peak_of_quarter_wave = 0.35;  // strong pieces (a chain's ends) approach the fold
   double min_aspect = 2.0;                 // both pieces elongated
   double max_axis_diff_deg = 15.0;         // long axes and slow axes parallel within this
   double max_offset_um = 0.5;              // off the common axis beyond the half widths

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
 
 #include "analysis/faint_detection.hpp"
 #include "analysis/field_analysis.hpp"
@@ -91,6 +92,8 @@ TEST(FaintDetectionTwin, FaintCppdRodUnderTheSeedIsFoundAndNamedCppd) {
 }
 
 TEST(FaintDetectionTwin, PureNoiseFieldGetsNoCrystal) {
+  double sum_z2 = 0.0;
+  int clusters = 0;
   for (std::uint64_t seed = 1; seed <= 6; ++seed) {
     const Stack st = renderField({}, kDimLed, seed);
     const FieldResult r = analyzeField(st);
@@ -102,11 +105,30 @@ TEST(FaintDetectionTwin, PureNoiseFieldGetsNoCrystal) {
     lax.min_threshold_nm = 0.0;
     lax.seed_factor = 100.0;
     lax.detect_non_birefringent = false;
+    lax.faint_gap_um = 0.0;  // every cluster tested on its own, none dropped as a fragment
     const Segmentation seg = segment(r.map, lax);
     EXPECT_GT(seg.faint_candidates, 5) << "premise: noise clusters were tested, seed " << seed;
     EXPECT_TRUE(seg.regions.empty()) << seg.regions.size() << " noise clusters accepted, seed "
                                      << seed << " of " << seg.faint_candidates;
+    // Calibration of Z itself: under "no birefringence" Z^2 is at most chi-square with 2 degrees
+    // of freedom (mean 2). Ignoring that the cluster's pixels were selected over the threshold
+    // would make it ~2.4 here (it is ~1.7: the bound is conservative).
+    const BackgroundNoise noise = measureBackgroundNoise(r.map);
+    const double t = 1.2 * r.map.noise_floor_nm;
+    cv::Mat labels, stats, centroids;
+    const int n = cv::connectedComponentsWithStats(r.map.retardance_nm > t, labels, stats,
+                                                   centroids, 8, CV_32S);
+    for (int i = 1; i < n; ++i) {
+      if (stats.at<int>(i, cv::CC_STAT_AREA) < 3) continue;
+      const cv::Rect box(stats.at<int>(i, cv::CC_STAT_LEFT), stats.at<int>(i, cv::CC_STAT_TOP),
+                         stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT));
+      const double z = integratedContrastToNoise(r.map, box, labels(box) == i, t, noise);
+      sum_z2 += z * z;
+      ++clusters;
+    }
   }
+  ASSERT_GT(clusters, 100);
+  EXPECT_LT(sum_z2 / clusters, 2.1) << clusters << " noise clusters";
 }
 
 TEST(FaintDetectionTwin, BackgroundNoiseIsMeasuredPerComponent) {
