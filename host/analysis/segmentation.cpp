@@ -9,6 +9,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "analysis/faint_detection.hpp"
+
 namespace polscan::analysis {
 
 namespace {
@@ -157,17 +159,46 @@ bool opticallyDistinct(const RetardanceMap& map, const cv::Rect& box,
   return false;
 }
 
+// A component that missed the seed, kept for the integrated test (box in map pixels).
+struct FaintCandidate {
+  cv::Rect box;
+  cv::Mat mask;
+};
+
+// Splits (optionally) and appends one accepted component.
+void emitRegion(const RetardanceMap& map, const cv::Rect& box, const cv::Mat& roi,
+                bool birefringent, double min_px, bool split, bool faint,
+                std::vector<Region>& out) {
+  std::vector<cv::Mat> parts{roi};
+  if (split) {
+    std::vector<cv::Mat> pieces = splitComponent(roi);
+    if (pieces.size() > 1 && opticallyDistinct(map, box, pieces)) parts = std::move(pieces);
+  }
+  for (cv::Mat& p : parts) {
+    const cv::Rect inner = cv::boundingRect(p);
+    if (std::max(inner.width, inner.height) < min_px) continue;
+    Region reg;
+    reg.bbox = inner + box.tl();
+    reg.mask = p(inner).clone();
+    reg.area_px = cv::countNonZero(reg.mask);
+    reg.touches_border = touchesBorder(reg.bbox, map.retardance_nm.size());
+    reg.birefringent = birefringent;
+    reg.faint = faint;
+    out.push_back(std::move(reg));
+  }
+}
+
 // Labels one region of interest (offset: its top-left in the map). seed_nm > 0: a component must
 // reach that retardance somewhere (hysteresis), so a patch of noise just over the threshold is not
 // a crystal.
+// A component whose peak misses the seed is handed to `faint` (when given) for the integrated test.
 void collectRoi(const RetardanceMap& map, const cv::Mat& roi_mask, cv::Point offset, double seed_nm,
                 bool birefringent, double min_px, bool split, SegmentationScratch& scratch,
-                std::vector<Region>& out) {
+                std::vector<Region>& out, std::vector<FaintCandidate>* faint) {
   cv::Mat& labels = scratch.labels;
   cv::Mat& stats = scratch.stats;
   const int n =
       cv::connectedComponentsWithStats(roi_mask, labels, stats, scratch.centroids, 8, CV_32S);
-  const cv::Size full = map.retardance_nm.size();
   for (int i = 1; i < n; ++i) {
     const cv::Rect local(stats.at<int>(i, cv::CC_STAT_LEFT), stats.at<int>(i, cv::CC_STAT_TOP),
                          stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT));
@@ -177,32 +208,107 @@ void collectRoi(const RetardanceMap& map, const cv::Mat& roi_mask, cv::Point off
     if (seed_nm > 0.0) {
       double peak = 0.0;
       cv::minMaxLoc(map.retardance_nm(box), nullptr, &peak, nullptr, nullptr, roi);
-      if (peak < seed_nm) continue;
+      if (peak < seed_nm) {
+        if (faint != nullptr) faint->push_back({box, roi.clone()});
+        continue;
+      }
     }
-    std::vector<cv::Mat> parts{roi};
-    if (split) {
-      std::vector<cv::Mat> pieces = splitComponent(roi);
-      if (pieces.size() > 1 && opticallyDistinct(map, box, pieces)) parts = std::move(pieces);
-    }
-    for (cv::Mat& p : parts) {
-      const cv::Rect inner = cv::boundingRect(p);
-      if (std::max(inner.width, inner.height) < min_px) continue;
-      Region reg;
-      reg.bbox = inner + box.tl();
-      reg.mask = p(inner).clone();
-      reg.area_px = cv::countNonZero(reg.mask);
-      reg.touches_border = touchesBorder(reg.bbox, full);
-      reg.birefringent = birefringent;
-      out.push_back(std::move(reg));
+    emitRegion(map, box, roi, birefringent, min_px, split, false, out);
+  }
+}
+
+// True when the masks (boxes in map pixels) come within gap_px of each other.
+bool masksNear(const cv::Rect& box_a, const cv::Mat& mask_a, const cv::Rect& box_b,
+               const cv::Mat& mask_b, int gap_px) {
+  const cv::Rect grown_a = box_a - cv::Point(gap_px, gap_px) + cv::Size(2 * gap_px, 2 * gap_px);
+  if ((grown_a & box_b).area() == 0) return false;
+  const cv::Rect canvas = grown_a | box_b;
+  cv::Mat a = cv::Mat::zeros(canvas.size(), CV_8U), b = cv::Mat::zeros(canvas.size(), CV_8U);
+  mask_a.copyTo(a(box_a - canvas.tl()));
+  mask_b.copyTo(b(box_b - canvas.tl()));
+  cv::dilate(
+      a, a, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * gap_px + 1, 2 * gap_px + 1)));
+  return cv::countNonZero(a & b) > 0;
+}
+
+double axialGapDeg(double a, double b) {
+  const double d = std::fmod(std::abs(a - b), 180.0);
+  return std::min(d, 180.0 - d);
+}
+
+// A faint object near the threshold breaks into fragments where noise dips under it. Fragments
+// within gap_px of an accepted region with its slow axis are part of that region (dropped, as
+// before); fragments within gap_px of each other with one slow axis are one object: their union,
+// closed over the gaps, is tested once.
+std::vector<FaintCandidate> groupFaintCandidates(const RetardanceMap& map,
+                                                 std::vector<FaintCandidate> faint,
+                                                 const std::vector<Region>& accepted, int gap_px) {
+  constexpr double kSameAxisDeg = 20.0;  // as opticallyDistinct: one crystal, one slow axis
+  std::vector<double> axis(faint.size());
+  for (std::size_t i = 0; i < faint.size(); ++i) {
+    axis[i] = partOptics(map, faint[i].box, faint[i].mask).first;
+  }
+  std::vector<bool> absorbed(faint.size(), false);
+  for (const Region& reg : accepted) {
+    if (!reg.birefringent) continue;
+    double reg_axis = -1.0;
+    for (std::size_t i = 0; i < faint.size(); ++i) {
+      if (absorbed[i] || !masksNear(faint[i].box, faint[i].mask, reg.bbox, reg.mask, gap_px)) {
+        continue;
+      }
+      if (reg_axis < 0.0) reg_axis = partOptics(map, reg.bbox, reg.mask).first;
+      if (axialGapDeg(axis[i], reg_axis) <= kSameAxisDeg) absorbed[i] = true;
     }
   }
+  std::vector<std::size_t> parent(faint.size());
+  for (std::size_t i = 0; i < parent.size(); ++i) parent[i] = i;
+  auto root = [&](std::size_t i) {
+    while (parent[i] != i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  for (std::size_t i = 0; i < faint.size(); ++i) {
+    for (std::size_t j = i + 1; j < faint.size(); ++j) {
+      if (absorbed[i] || absorbed[j] || axialGapDeg(axis[i], axis[j]) > kSameAxisDeg) continue;
+      if (masksNear(faint[i].box, faint[i].mask, faint[j].box, faint[j].mask, gap_px)) {
+        parent[root(j)] = root(i);
+      }
+    }
+  }
+  std::vector<FaintCandidate> groups;
+  const cv::Rect image(0, 0, map.retardance_nm.cols, map.retardance_nm.rows);
+  for (std::size_t g = 0; g < faint.size(); ++g) {
+    if (absorbed[g] || root(g) != g) continue;
+    cv::Rect box;
+    for (std::size_t i = 0; i < faint.size(); ++i) {
+      if (!absorbed[i] && root(i) == g) box = box.area() == 0 ? faint[i].box : (box | faint[i].box);
+    }
+    const cv::Rect canvas =
+        (box - cv::Point(gap_px, gap_px) + cv::Size(2 * gap_px, 2 * gap_px)) & image;
+    cv::Mat mask = cv::Mat::zeros(canvas.size(), CV_8U);
+    int members = 0;
+    for (std::size_t i = 0; i < faint.size(); ++i) {
+      if (absorbed[i] || root(i) != g) continue;
+      cv::Mat dst = mask(faint[i].box - canvas.tl());
+      dst.setTo(255, faint[i].mask);
+      ++members;
+    }
+    // Several pieces of one axis within the gap are the noise tops of an object whose level sits
+    // at the threshold: present (the test would pass) but with no measured outline, so nothing
+    // that could name a crystal. Only a faint object that stands over the threshold in one piece
+    // is tested.
+    if (members > 1) continue;
+    const cv::Rect inner = cv::boundingRect(mask);
+    groups.push_back({inner + canvas.tl(), mask(inner).clone()});
+  }
+  return groups;
 }
 
 // Connected components of a mostly empty field without labelling all of it: occupied tiles are
 // grouped (8-connected on the tile grid, so a component never straddles two groups) and only each
 // group's bounding box is labelled. Labelling the full 2048x2048 frame cost ~10x more.
 void collect(const RetardanceMap& map, const cv::Mat& mask, double seed_nm, bool birefringent,
-             double min_px, bool split, SegmentationScratch& scratch, std::vector<Region>& out) {
+             double min_px, bool split, SegmentationScratch& scratch, std::vector<Region>& out,
+             std::vector<FaintCandidate>* faint) {
   constexpr int kTile = 64;
   const int ty = (mask.rows + kTile - 1) / kTile, tx = (mask.cols + kTile - 1) / kTile;
   const cv::Rect image(0, 0, mask.cols, mask.rows);
@@ -240,7 +346,7 @@ void collect(const RetardanceMap& map, const cv::Mat& mask, double seed_nm, bool
       cv::floodFill(padded, cv::Point(0, 0), cv::Scalar(255));
       roi.setTo(255, padded(cv::Rect(1, 1, roi.cols, roi.rows)) == 0);
     }
-    collectRoi(map, roi, r.tl(), seed_nm, birefringent, min_px, split, scratch, out);
+    collectRoi(map, roi, r.tl(), seed_nm, birefringent, min_px, split, scratch, out, faint);
   }
 }
 
@@ -262,8 +368,30 @@ Segmentation segment(const RetardanceMap& map, const SegmentationOptions& option
   // pixels are removed by the seed (hysteresis) test and the minimum size instead.
   const cv::Mat cross = cv::getStructuringElement(cv::MORPH_CROSS, cv::Size(3, 3));
   cv::morphologyEx(mask, mask, cv::MORPH_CLOSE, cross);
+  // The integrated test needs the harmonics to be linear in the noise near zero retardance: the
+  // circular and compensated trains (the crossed trains measure sin^2(delta/2)).
+  const bool test_faint = options.faint_false_alarms_per_field > 0.0 && !map.axis_modulo_90;
+  std::vector<FaintCandidate> faint;
   collect(map, mask, seg.threshold_nm * options.seed_factor, true, min_px, options.split_touching,
-          scratch, seg.regions);
+          scratch, seg.regions, test_faint ? &faint : nullptr);
+  if (!faint.empty()) {
+    const int gap_px =
+        std::max(1, static_cast<int>(std::lround(options.faint_gap_um / map.pixel_um)));
+    const std::vector<FaintCandidate> groups =
+        groupFaintCandidates(map, std::move(faint), seg.regions, gap_px);
+    if (!groups.empty()) {
+      const BackgroundNoise noise = measureBackgroundNoise(map);
+      seg.faint_candidates = static_cast<int>(groups.size());
+      seg.faint_level =
+          integratedDetectionLevel(seg.faint_candidates, options.faint_false_alarms_per_field);
+      for (const FaintCandidate& f : groups) {
+        const double z = integratedContrastToNoise(map, f.box, f.mask, seg.threshold_nm, noise);
+        if (z >= seg.faint_level) {
+          emitRegion(map, f.box, f.mask, true, min_px, options.split_touching, true, seg.regions);
+        }
+      }
+    }
+  }
 
   if (options.detect_non_birefringent && !map.axis_modulo_90) {
     // The crossed train has no per-pixel I0, hence no absorption path there.
@@ -314,7 +442,7 @@ Segmentation segment(const RetardanceMap& map, const SegmentationOptions& option
         },
         std::max(1, std::min(map.intensity.rows / 16, 128)));
     cv::morphologyEx(blob, blob, cv::MORPH_OPEN, cross);
-    collect(map, blob, 0.0, false, min_px, false, scratch, seg.regions);
+    collect(map, blob, 0.0, false, min_px, false, scratch, seg.regions, nullptr);
   }
   return seg;
 }

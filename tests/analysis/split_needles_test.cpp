@@ -62,5 +62,38 @@ TEST(SplitNeedles, ParallelOffsetCrossedOrWeakPiecesStayApart) {
   EXPECT_TRUE(mergeSplitNeedles(pair, kQuarterWave)[1]);
 }
 
+TEST(SplitNeedles, ChainOfTwoStrongEndsAndAWeakMiddleIsOneNeedle) {
+  // A 21.6 um needle at 8 deg near the half wave: strong 3.5 um ends, a weak 1.6 um middle piece
+  // (the short pieces read their long axes 8 deg off, as on the twin).
+  const double c = std::cos(8.0 * 3.14159265358979 / 180.0), s = std::sin(8.0 * 3.14159265 / 180);
+  auto at = [&](double t, double axis, double length) { return end(t * c, t * s, axis, length); };
+  CrystalFeatures middle = at(1.0, 0.0, 1.6);
+  middle.peak_retardance_nm = 21;
+  middle.mean_retardance_nm = 17;
+  std::vector<CrystalFeatures> r = {at(-9.0, 0.0, 3.6), middle, at(9.2, 8.0, 3.2)};
+  std::vector<bool> merged = mergeSplitNeedles(r, kQuarterWave);
+  EXPECT_FALSE(merged[0]);
+  EXPECT_TRUE(merged[1]);
+  EXPECT_TRUE(merged[2]);
+  EXPECT_NEAR(r[0].length_um, 21.6, 0.5);  // tip to tip
+  EXPECT_NEAR(r[0].x_um, 0.0, 0.5);
+  EXPECT_NEAR(r[0].peak_retardance_nm, 70.0, 1e-9);
+  // Past the half wave the middle reads its slow axis turned by 90 deg: still one needle.
+  std::vector<CrystalFeatures> past = {at(-9.0, 0.0, 3.6), middle, at(9.2, 8.0, 3.2)};
+  past[1].slow_axis_deg += 90.0;
+  merged = mergeSplitNeedles(past, kQuarterWave);
+  EXPECT_TRUE(merged[1] && merged[2]);
+  // Without the middle the ends are too far apart (14.8 um > 4 piece lengths): two records.
+  std::vector<CrystalFeatures> ends = {at(-9.0, 0.0, 3.6), at(9.2, 8.0, 3.2)};
+  EXPECT_FALSE(mergeSplitNeedles(ends, kQuarterWave)[1]);
+  // A weak piece beyond a strong end is a separate crystal lined up, not the needle's middle.
+  std::vector<CrystalFeatures> beyond = {at(-2.0, 0.0, 3.6), at(2.0, 0.0, 3.2), middle};
+  beyond[2].x_um = 6.5 * c;
+  beyond[2].y_um = 6.5 * s;
+  merged = mergeSplitNeedles(beyond, kQuarterWave);
+  EXPECT_TRUE(merged[1]);
+  EXPECT_FALSE(merged[2]);
+}
+
 }  // namespace
 }  // namespace polscan::analysis
