@@ -128,7 +128,7 @@ TEST(RgbReconstruction, MonoOfTheSameFieldFolds) {
 }
 
 // The RGB model takes the quarter-wave plate as a quarter wave at every channel (an achromatic
-// plate, hardware/bom.csv WP2). The reference build's zero-order plate for 546 nm (136.5 nm at
+// plate, hardware/bom.csv WP3). The reference build's zero-order plate for 546 nm (136.5 nm at
 // every wavelength: 0.22 wave at 610 nm, 0.29 wave at 465 nm) adds a term in (1 - cos delta)
 // that the blank cannot remove (it depends on the slow axis), and strong plates come back wrong
 // or unsettled. A model with the plate's calibrated phase per channel could take it; not done.
