@@ -133,13 +133,19 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
       // survive the fold: pixels at the cap, and the yellow-brown colour (uric acid absorbs
       // where the other crystals are clear). Rhomboid plates/barrels 5-50 um, broad (not
       // needles), convex outlines without a waist (that would be a CaOx dumbbell).
-      // Mono: fold pixels over much of the plate. RGB: the real retardance past the quarter wave
-      // over the plate (what the fold pixels stand for), or a plate the channels do not settle.
-      const double past_fold =
-          f.real_retardance
-              ? (unsettled(f) ? 0.0 : 2.0 * above(mean, quarter_wave, 8.0))
-              : above(f.fold_fraction, 0.4, 0.08) + above(mean, 0.7 * quarter_wave, 8.0);
-      const double strong_plate = past_fold;
+      // RGB: the real retardance shows no fold, and past the quarter wave it does not tell uric
+      // acid (0.31) from whewellite (0.16): both reach a few hundred nm. The colour decides,
+      // with a strongly birefringent plate (>= half the quarter wave, ~70 nm: >= 0.5 um at
+      // 0.15, or a plate the channels do not settle); pigmented debris reads a few nm.
+      if (f.real_retardance) {
+        const double strength = unsettled(f) ? 0.0 : above(mean, 0.5 * quarter_wave, 8.0);
+        return 2.0 * absorbing + strength + sizeWithin(f.length_um, 5.0, 50.0) +
+               above(f.width_um, 4.0, 0.8) + below(std::log(aspect), std::log(3.0), 0.2) +
+               above(f.solidity, 0.85, 0.04) + above(f.waist, 0.75, 0.06);
+      }
+      // Mono: fold pixels over much of the plate, or the colour.
+      const double strong_plate =
+          above(f.fold_fraction, 0.4, 0.08) + above(mean, 0.7 * quarter_wave, 8.0);
       // The colour route needs a clearly birefringent plate: a coloured particle a few nm above
       // the noise (debris) is no evidence of a strong crystal.
       const double coloured_plate = 2.0 * absorbing + above(mean, 8.0, 1.5);
