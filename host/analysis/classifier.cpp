@@ -267,6 +267,14 @@ Classification classify(const CrystalFeatures& f, const ClassifierOptions& optio
     if (out.best == CrystalClass::CPPD && -f.intensity_contrast > options.cppd_max_absorption) {
       out.confidence = std::min(out.confidence, kNoSign);
     }
+    // Cholesterol plates are thin, colourless and transparent as well: a weak plate that takes a
+    // measurable share of the light is as likely pigmented debris (a few nm of retardance, like
+    // a thin cholesterol plate's low end). Seen with RGB, where uric acid (strongly birefringent
+    // by its real retardance) no longer takes such debris as its best guess.
+    if (out.best == CrystalClass::Cholesterol &&
+        -f.intensity_contrast > options.cholesterol_max_absorption) {
+      out.confidence = std::min(out.confidence, kNoSign);
+    }
     // Uric acid named from its colour alone: a brown plate whose reading stays under the debris
     // level with no fold pixels is a folded uric-acid plate or pigmented debris, and one
     // wavelength cannot tell which: review.

@@ -36,6 +36,8 @@ struct ClassifierOptions {
   // CPPD claims need a clear (non-absorbing) particle: I0 more than this under the background ->
   // review (see classifier.cpp).
   double cppd_max_absorption = 0.035;
+  // Cholesterol claims likewise: thin, colourless, transparent plates (see classifier.cpp).
+  double cholesterol_max_absorption = 0.035;
   // Non-birefringent claims need an apatite-like clump: refractile (strong extinction), compact
   // ("coin-like") and convex. Clearly irregular or faint particles are artefacts (debris).
   double clump_min_contrast = 0.2;

@@ -179,5 +179,22 @@ TEST(ClassificationTwin, WeakCppdRodIsCppdWithRgbToo) {
   }
 }
 
+// Cholesterol plates are colourless and transparent: a weak plate that dims the light by ~6 %
+// (pigmented debris: a few nm of retardance, absorbing) is not claimed as cholesterol, while the
+// clear plate of the same outline is, with RGB and mono alike.
+TEST(ClassificationTwin, AbsorbingWeakPlateIsNotClaimedAsCholesterol) {
+  for (const auto& wl : {std::vector<double>{546.0}, kThreeColoursNm}) {
+    const FieldResult clear = analyseOne(CrystalClass::Cholesterol, twin::Shape::NotchedPlate, 20.0,
+                                         16.0, 12.0, 30.0, true, 0.0, wl);
+    ASSERT_EQ(clear.crystals.size(), 1u) << describe(clear);
+    EXPECT_EQ(clear.crystals[0].cls, CrystalClass::Cholesterol) << describe(clear);
+    const FieldResult brown = analyseOne(CrystalClass::Cholesterol, twin::Shape::NotchedPlate, 20.0,
+                                         16.0, 12.0, 30.0, true, 0.06, wl);
+    ASSERT_EQ(brown.crystals.size(), 1u) << describe(brown);
+    EXPECT_LT(brown.features[0].intensity_contrast, -0.035) << describe(brown);
+    EXPECT_NE(brown.crystals[0].cls, CrystalClass::Cholesterol) << describe(brown);
+  }
+}
+
 }  // namespace
 }  // namespace polscan::analysis
