@@ -275,6 +275,15 @@ Classification classify(const CrystalFeatures& f, const ClassifierOptions& optio
         -f.intensity_contrast > options.cholesterol_max_absorption) {
       out.confidence = std::min(out.confidence, kNoSign);
     }
+    // Whewellite is colourless too. A strongly birefringent plate that absorbs like uric acid
+    // but has a whewellite-like outline is one or the other, and colour says uric acid: review,
+    // not a calcium oxalate claim. (Seen with RGB, where such plates read a few hundred nm like
+    // whewellite instead of folding.) The margin is wide (7 %): thick lenses darken a little by
+    // refraction at their rims.
+    if (out.best == CrystalClass::CaOxMonohydrate &&
+        -f.intensity_contrast > options.whewellite_max_absorption) {
+      out.confidence = std::min(out.confidence, kNoSign);
+    }
     // Uric acid named from its colour alone: a brown plate whose reading stays under the debris
     // level with no fold pixels is a folded uric-acid plate or pigmented debris, and one
     // wavelength cannot tell which: review.

@@ -196,5 +196,21 @@ TEST(ClassificationTwin, AbsorbingWeakPlateIsNotClaimedAsCholesterol) {
   }
 }
 
+// Whewellite is colourless: a strong ovoid that dims the light like yellow-brown uric acid (9 %)
+// is not claimed as calcium oxalate monohydrate (review), while the clear one is.
+TEST(ClassificationTwin, AbsorbingOvoidIsNotClaimedAsWhewellite) {
+  for (const auto& wl : {std::vector<double>{546.0}, kThreeColoursNm}) {
+    const FieldResult clear = analyseOne(CrystalClass::CaOxMonohydrate, twin::Shape::Ovoid, 12.0,
+                                         8.0, 220.0, 70.0, true, 0.0, wl);
+    ASSERT_EQ(clear.crystals.size(), 1u) << describe(clear);
+    EXPECT_EQ(clear.crystals[0].cls, CrystalClass::CaOxMonohydrate) << describe(clear);
+    const FieldResult brown = analyseOne(CrystalClass::CaOxMonohydrate, twin::Shape::Ovoid, 12.0,
+                                         8.0, 220.0, 70.0, true, 0.09, wl);
+    ASSERT_EQ(brown.crystals.size(), 1u) << describe(brown);
+    EXPECT_LT(brown.features[0].intensity_contrast, -0.07) << describe(brown);
+    EXPECT_NE(brown.crystals[0].cls, CrystalClass::CaOxMonohydrate) << describe(brown);
+  }
+}
+
 }  // namespace
 }  // namespace polscan::analysis
