@@ -52,13 +52,31 @@ double habitualElongation(const CrystalFeatures& f, double p_positive) {
 // literature (domain.md), taken as 4 in 5.
 constexpr double kWhewellitePositive = 0.8;
 
+// RGB: most of the region's retardance is not settled by the channels (a rival fits as well, or
+// none does: mixed edges, or past the search range). Only strong crystals get there; like the
+// fold of one wavelength, the reading is then no measure of the strength.
+constexpr double kUnsettledShare = 0.5;
+
+bool unsettled(const CrystalFeatures& f) {
+  return f.real_retardance && f.ambiguous_fraction > kUnsettledShare;
+}
+
+// Evidence of a strong crystal whose reading is only a bound: fold pixels (mono) or a retardance
+// the RGB channels do not settle.
+bool readingIsABound(const CrystalFeatures& f) {
+  return f.fold_fraction > 0.0 || unsettled(f);
+}
+
 double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave) {
   const double mean = f.mean_retardance_nm, peak = f.peak_retardance_nm;
   const double aspect = f.aspect;
-  // "Strong" in a single-wavelength circular fit: the peak approaches the quarter-wave cap
-  // (137 nm at 546 nm) or pixels sit at the fold. Weak crystals cannot get there.
-  const double strong =
-      f.fold_fraction > 0.05 ? std::max(peak / quarter_wave, 0.9) : peak / quarter_wave;
+  // Strength on the scale of the quarter wave (137 nm at 546 nm). Mono circular fit: the peak
+  // approaches the quarter-wave cap or pixels sit at the fold; weak crystals cannot get there.
+  // RGB: the real (unwrapped) retardance, no cap and no fold (MSU 150-300 nm reads 1.1-2.2,
+  // whewellite and uric acid more; CPPD and weddellite well under 1); a region the channels do
+  // not settle counts as strong as a folded one.
+  const bool bound = f.real_retardance ? unsettled(f) : f.fold_fraction > 0.05;
+  const double strong = bound ? std::max(peak / quarter_wave, 0.9) : peak / quarter_wave;
   // Absorption of the crystal itself (I0 below the local background): uric acid is yellow-brown,
   // CPPD, calcium oxalate and cholesterol are colourless. Soft: refraction at edges darkens small
   // crystals a little.
@@ -115,6 +133,17 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
       // survive the fold: pixels at the cap, and the yellow-brown colour (uric acid absorbs
       // where the other crystals are clear). Rhomboid plates/barrels 5-50 um, broad (not
       // needles), convex outlines without a waist (that would be a CaOx dumbbell).
+      // RGB: the real retardance shows no fold, and past the quarter wave it does not tell uric
+      // acid (0.31) from whewellite (0.16): both reach a few hundred nm. The colour decides,
+      // with a strongly birefringent plate (>= half the quarter wave, ~70 nm: >= 0.5 um at
+      // 0.15, or a plate the channels do not settle); pigmented debris reads a few nm.
+      if (f.real_retardance) {
+        const double strength = unsettled(f) ? 0.0 : above(mean, 0.5 * quarter_wave, 8.0);
+        return 2.0 * absorbing + strength + sizeWithin(f.length_um, 5.0, 50.0) +
+               above(f.width_um, 4.0, 0.8) + below(std::log(aspect), std::log(3.0), 0.2) +
+               above(f.solidity, 0.85, 0.04) + above(f.waist, 0.75, 0.06);
+      }
+      // Mono: fold pixels over much of the plate, or the colour.
       const double strong_plate =
           above(f.fold_fraction, 0.4, 0.08) + above(mean, 0.7 * quarter_wave, 8.0);
       // The colour route needs a clearly birefringent plate: a coloured particle a few nm above
@@ -129,7 +158,9 @@ double scoreClass(CrystalClass c, const CrystalFeatures& f, double quarter_wave)
       // retardance that is uniform over the plate (no apex, no facets), 10-100 um, box-like.
       // Uniform both ways: a core reading well under its rim is no flat plate but a thick core
       // folded past the quarter wave (a strong lens such as a whewellite ovoid).
-      return within(mean, 5.0, 0.8 * quarter_wave, 6.0) + below(f.fold_fraction, 0.3, 0.08) +
+      // (RGB: unsettled pixels stand for the fold pixels.)
+      return within(mean, 5.0, 0.8 * quarter_wave, 6.0) +
+             below(f.real_retardance ? f.ambiguous_fraction : f.fold_fraction, 0.3, 0.08) +
              sizeWithin(f.length_um, 10.0, 100.0) + above(f.width_um, 6.0, 1.5) +
              above(f.box_fill, 0.85, 0.03) + below(std::log(f.box_aspect), std::log(3.0), 0.2) +
              1.5 * within(f.centre_peak, 0.88, 1.12, 0.04) +
@@ -195,7 +226,7 @@ Classification classify(const CrystalFeatures& f, const ClassifierOptions& optio
       // An artefact is not a crystal claim: keep it off the review list unless it is unclear.
       out.confidence = std::max(out.confidence, options.min_confidence);
     }
-  } else if (f.fold_fraction <= 0.0 && f.peak_retardance_nm < options.debris_max_peak_nm &&
+  } else if (!readingIsABound(f) && f.peak_retardance_nm < options.debris_max_peak_nm &&
              -f.intensity_contrast > options.debris_min_absorption) {
     // Absorbing yet only weakly birefringent: the colourless crystals (CPPD, calcium oxalate,
     // cholesterol) do not absorb, and the one that does (uric acid, birefringence 0.31) is far
@@ -236,10 +267,27 @@ Classification classify(const CrystalFeatures& f, const ClassifierOptions& optio
     if (out.best == CrystalClass::CPPD && -f.intensity_contrast > options.cppd_max_absorption) {
       out.confidence = std::min(out.confidence, kNoSign);
     }
+    // Cholesterol plates are thin, colourless and transparent as well: a weak plate that takes a
+    // measurable share of the light is as likely pigmented debris (a few nm of retardance, like
+    // a thin cholesterol plate's low end). Seen with RGB, where uric acid (strongly birefringent
+    // by its real retardance) no longer takes such debris as its best guess.
+    if (out.best == CrystalClass::Cholesterol &&
+        -f.intensity_contrast > options.cholesterol_max_absorption) {
+      out.confidence = std::min(out.confidence, kNoSign);
+    }
+    // Whewellite is colourless too. A strongly birefringent plate that absorbs like uric acid
+    // but has a whewellite-like outline is one or the other, and colour says uric acid: review,
+    // not a calcium oxalate claim. (Seen with RGB, where such plates read a few hundred nm like
+    // whewellite instead of folding.) The margin is wide (7 %): thick lenses darken a little by
+    // refraction at their rims.
+    if (out.best == CrystalClass::CaOxMonohydrate &&
+        -f.intensity_contrast > options.whewellite_max_absorption) {
+      out.confidence = std::min(out.confidence, kNoSign);
+    }
     // Uric acid named from its colour alone: a brown plate whose reading stays under the debris
     // level with no fold pixels is a folded uric-acid plate or pigmented debris, and one
     // wavelength cannot tell which: review.
-    if (out.best == CrystalClass::UricAcid && f.fold_fraction <= 0.0 &&
+    if (out.best == CrystalClass::UricAcid && !readingIsABound(f) &&
         f.peak_retardance_nm < options.debris_max_peak_nm) {
       out.confidence = std::min(out.confidence, kNoSign);
     }

@@ -36,6 +36,11 @@ struct ClassifierOptions {
   // CPPD claims need a clear (non-absorbing) particle: I0 more than this under the background ->
   // review (see classifier.cpp).
   double cppd_max_absorption = 0.035;
+  // Cholesterol claims likewise: thin, colourless, transparent plates (see classifier.cpp).
+  double cholesterol_max_absorption = 0.035;
+  // Calcium oxalate monohydrate is colourless: a whewellite best guess that absorbs like the
+  // yellow-brown uric acid (the classifier's `absorbing` midpoint, 7 %) goes to review.
+  double whewellite_max_absorption = 0.07;
   // Non-birefringent claims need an apatite-like clump: refractile (strong extinction), compact
   // ("coin-like") and convex. Clearly irregular or faint particles are artefacts (debris).
   double clump_min_contrast = 0.2;

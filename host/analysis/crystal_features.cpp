@@ -97,16 +97,33 @@ CrystalFeatures measureRegion(const Region& region, const RetardanceMap& map,
   std::vector<Pt> pts;
   pts.reserve(static_cast<std::size_t>(region.area_px));
   double umin = 1e300, umax = -1e300, vmin = 1e300, vmax = -1e300;
-  double sum_r = 0.0, peak = 0.0, c2 = 0.0, s2 = 0.0, sum_i = 0.0;
-  int n = 0, n_fold = 0, n_sat = 0;
+  // Retardance statistics, over every pixel and over the trusted ones (not ambiguous).
+  struct Optics {
+    double sum_r = 0.0, peak = 0.0, c2 = 0.0, s2 = 0.0;
+    int n = 0;
+    void add(float ret, double a) {
+      sum_r += ret;
+      peak = std::max(peak, static_cast<double>(ret));
+      c2 += ret * std::cos(a);
+      s2 += ret * std::sin(a);
+      ++n;
+    }
+  } all, trusted;
+  // An RGB map reports the real retardance: its at_fold plane is the ambiguity flag, not a fold.
+  f.real_retardance = map.channels == 3;
+  const bool use_ambiguous = f.real_retardance && !map.ambiguous.empty();
+  double sum_i = 0.0;
+  int n = 0, n_fold = 0, n_sat = 0, n_amb = 0;
   for (int r = 0; r < box.height; ++r) {
     const std::uint8_t* m = region.mask.ptr<std::uint8_t>(r);
     const int gr = box.y + r;
     const float* ret = map.retardance_nm.ptr<float>(gr) + box.x;
     const float* ax = map.slow_axis_deg.ptr<float>(gr) + box.x;
     const float* in = map.intensity.ptr<float>(gr) + box.x;
-    const std::uint8_t* fold =
-        map.at_fold.empty() ? nullptr : map.at_fold.ptr<std::uint8_t>(gr) + box.x;
+    const std::uint8_t* fold = map.at_fold.empty() || f.real_retardance
+                                   ? nullptr
+                                   : map.at_fold.ptr<std::uint8_t>(gr) + box.x;
+    const std::uint8_t* amb = use_ambiguous ? map.ambiguous.ptr<std::uint8_t>(gr) + box.x : nullptr;
     const std::uint8_t* sat = map.saturated.ptr<std::uint8_t>(gr) + box.x;
     for (int c = 0; c < box.width; ++c) {
       if (m[c] == 0) continue;
@@ -117,12 +134,12 @@ CrystalFeatures measureRegion(const Region& region, const RetardanceMap& map,
       vmin = std::min(vmin, v);
       vmax = std::max(vmax, v);
       pts.push_back({dx, dy, ret[c], ax[c]});
-      sum_r += ret[c];
-      peak = std::max(peak, static_cast<double>(ret[c]));
       // Axial data: average the doubled angle (quadrupled for the crossed train's modulo 90).
       const double a = (360.0 / axis_period) * ax[c] * kDeg;
-      c2 += ret[c] * std::cos(a);
-      s2 += ret[c] * std::sin(a);
+      all.add(ret[c], a);
+      const bool ambiguous = amb != nullptr && amb[c] != 0;
+      if (!ambiguous) trusted.add(ret[c], a);
+      n_amb += ambiguous ? 1 : 0;
       sum_i += in[c];
       n_fold += (fold != nullptr && fold[c] != 0) ? 1 : 0;
       n_sat += sat[c] != 0 ? 1 : 0;
@@ -130,6 +147,13 @@ CrystalFeatures measureRegion(const Region& region, const RetardanceMap& map,
     }
   }
   n = std::max(n, 1);
+  f.ambiguous_fraction = static_cast<double>(n_amb) / n;
+  // Ambiguous pixels (the channels fit a rival retardance as well) carry no trusted value: the
+  // region's retardance and slow axis come from the rest while those are most of the region (a
+  // few trusted pixels among many ambiguous ones are its blurred edge, not the crystal).
+  const Optics& o = trusted.n >= 3 && 2 * trusted.n >= all.n ? trusted : all;
+  const int n_opt = std::max(o.n, 1);
+  const double sum_r = o.sum_r, peak = o.peak, c2 = o.c2, s2 = o.s2;
   // Pixel-centre extents plus one pixel: a 10-pixel rod is 10 pixels long, not 9.
   const double len_px = umax - umin + 1.0, wid_px = vmax - vmin + 1.0;
   f.length_um = len_px * px;
@@ -137,16 +161,16 @@ CrystalFeatures measureRegion(const Region& region, const RetardanceMap& map,
   f.area_um2 = n * px * px;
   f.aspect = len_px / std::max(wid_px, 1.0);
   f.rectangularity = n / (len_px * wid_px);
-  f.mean_retardance_nm = sum_r / n;
+  f.mean_retardance_nm = sum_r / n_opt;
   f.peak_retardance_nm = peak;
   f.slow_axis_deg = wrap(std::atan2(s2, c2) / kDeg * axis_period / 360.0, axis_period);
   f.axis_coherence = sum_r > 0 ? std::hypot(c2, s2) / sum_r : 0.0;
   f.fold_fraction = static_cast<double>(n_fold) / n;
   {
     const double noise = std::max(context.noise_floor_nm, 1e-3),
-                 root_n = std::sqrt(static_cast<double>(n));
+                 root_n = std::sqrt(static_cast<double>(n_opt));
     f.cnr = sum_r / (noise * root_n);
-    f.coherent_nm = std::hypot(c2, s2) / n;
+    f.coherent_nm = std::hypot(c2, s2) / n_opt;
     f.coherent_snr = f.coherent_nm * root_n / noise;
   }
   f.saturated_fraction = static_cast<double>(n_sat) / n;

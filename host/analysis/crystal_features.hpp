@@ -45,7 +45,9 @@ struct CrystalFeatures {
   double axis_coherence = 0.0;    // |weighted mean of exp(2i phi)|: 1 uniform, ~0 disordered
   double axis_to_long_deg = 0.0;  // axial angle between slow axis and long axis, [0, 90]
   polscan::Elongation elongation = polscan::Elongation::None;
-  double fold_fraction = 0.0;       // share of pixels at the quarter-wave fold (strong crystal)
+  // Share of pixels at the quarter-wave fold (strong crystal). Mono circular only: an RGB map
+  // reports the real retardance (real_retardance) and has no fold.
+  double fold_fraction = 0.0;
   double saturated_fraction = 0.0;  // share of saturated pixels (optics not trusted)
   double intensity_contrast = 0.0;  // mean I0 / local background - 1 (absorption < 0)
   // Contrast-to-noise of the retardance integrated over the region: sum(R) / (noise floor x
@@ -58,6 +60,13 @@ struct CrystalFeatures {
   double coherent_snr = 0.0;  // coherent_nm / (noise floor / sqrt(n))
   bool touches_border = false;
   bool birefringent = true;
+  // RGB (three-wavelength) map: mean/peak retardance are the real (unwrapped) retardance, not the
+  // first-order reading of one wavelength, so strength is read from them directly.
+  bool real_retardance = false;
+  // RGB: share of the region's pixels whose retardance the channels do not settle
+  // (RetardanceMap::ambiguous). They are left out of the retardance and slow-axis statistics
+  // while the trusted pixels are at least half of the region (and >= 3).
+  double ambiguous_fraction = 0.0;
 };
 
 struct FeatureContext {

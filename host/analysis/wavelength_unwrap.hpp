@@ -9,9 +9,12 @@
 namespace polscan::analysis {
 
 struct UnwrapOptions {
-  // Largest retardance searched. With 610/545/465 nm channels the three sines stay distinct (>=
-  // 0.13 apart in sine units between retardances > 40 nm apart) well past 1000 nm.
-  double max_retardance_nm = 800.0;
+  // Largest retardance searched. Uric-acid plates (birefringence 0.31, a few um thick) reach
+  // ~1000 nm. With 610/545/465 nm channels every retardance up to 1000 nm stays distinct from
+  // any other more than a basin away, sign of the axis included (closest pair 88 / 382 nm:
+  // 0.017 in summed squared sines, ~3x ambiguity_margin); from ~1060 nm on rivals appear (791 /
+  // 1064 nm: 0.002).
+  double max_retardance_nm = 1000.0;
   // Spacing of the coarse table; each candidate is then refined continuously (Gauss-Newton).
   double step_nm = 10.0;
   // A pixel is ambiguous when a second candidate, more than a basin away, fits within this much

@@ -32,6 +32,10 @@ void addEvalCommand(CLI::App& app, GlobalOptions&) {
   cmd->add_option("--angles", cfg->angles, "Polarizer angles per stack (equally spaced)")
       ->check(CLI::Range(3, 64))
       ->capture_default_str();
+  cmd->add_flag("--rgb", cfg->rgb,
+                "RGB stacks (white LED, RGB camera): render R, G, B at 610/545/465 nm with an "
+                "achromatic quarter-wave plate and analyse the real retardance unwrapped from the "
+                "three channels (past the 137 nm fold of one wavelength); default: mono 546 nm");
   cmd->add_option("--json", *json_path, "Also write the figures to this JSON file");
   cmd->add_option("--features-csv", cfg->features_csv,
                   "Write every detection's truth, class and features to this CSV (diagnostics)");

@@ -10,6 +10,7 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include "analysis/field_analysis.hpp"
 #include "common/stack.hpp"
@@ -102,7 +103,15 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
   optics.led_drift = config.led_drift;
   optics.polarizer_wobble_deg = config.polarizer_wobble_deg;
   optics.vignetting = config.vignetting;
-  optics.wavelengths_nm = {config.wavelength_nm};
+  if (config.rgb) {
+    optics.wavelengths_nm.assign(config.rgb_wavelengths_nm.begin(),
+                                 config.rgb_wavelengths_nm.end());
+    // An achromatic quarter-wave plate: a quarter wave at every channel (the reconstruction's
+    // model; a zero-order plate for 546 nm is ~0.1 wave off at 465 and 610 nm).
+    optics.qwp_retardance_nm = 0.0;
+  } else {
+    optics.wavelengths_nm = {config.wavelength_nm};
+  }
 
   // Fields on a grid with a gap between them: no object is scored twice, and the slide is only as
   // large as the fields need (objects elsewhere would cost placement time only).
@@ -126,7 +135,7 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
            "solidity,rectangularity,waist,x_pattern,centre_peak,facet_contrast,mean_nm,peak_nm,"
            "fold,axis_to_long,coherence,contrast,ellipse_fit,hollowness,texture,birefringent,"
            "true_retardance_nm,field,x_um,y_um,area_um2,cnr,coherent_nm,coherent_snr,slow_axis_deg,"
-           "long_axis_deg,elongation,best,raw_confidence\n";
+           "long_axis_deg,elongation,best,raw_confidence,ambiguous\n";
   }
   for (int s = 0; s < config.slides; ++s) {
     const std::uint64_t slide_seed = twin::combineSeeds(config.seed, static_cast<std::uint64_t>(s));
@@ -180,8 +189,8 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
         tp.push_back({o->x_um, o->y_um, radius});
         // With one wavelength, a strong crystal near a multiple of a half wave shows (almost) no
         // birefringence: flagged so the report can say how many errors that physics explains.
-        const bool blind = optics.wavelengths_nm.size() == 1 &&
-                           readsUnderAtWavelength(o->retardance_nm(), optics.wavelengths_nm[0]);
+        // RGB runs flag the same crystals (blind to the mono LED) to show what the channels see.
+        const bool blind = readsUnderAtWavelength(o->retardance_nm(), config.wavelength_nm);
         ti.push_back({o->cls, o->length_um, o->retardance_nm(), scored, blind});
       }
       std::vector<DetectionPoint> dp;
@@ -218,7 +227,7 @@ EvalResult runEvaluation(const EvalConfig& config, const ProgressFn& progress) {
               << x.coherent_nm << ',' << x.coherent_snr << ',' << x.slow_axis_deg << ','
               << x.long_axis_deg << ',' << polscan::elongationName(x.elongation) << ','
               << crystalClassName(fr.classifications[d].best) << ','
-              << fr.classifications[d].raw_confidence << '\n';
+              << fr.classifications[d].raw_confidence << ',' << x.ambiguous_fraction << '\n';
         }
       }
       result.counts.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
@@ -277,14 +286,19 @@ nlohmann::json toJson(const EvalResult& r) {
   const EvalCounts& c = r.counts;
   const EvalMetrics& m = r.metrics;
   nlohmann::json j;
-  j["config"] = {{"slides", r.config.slides},
-                 {"seed", r.config.seed},
-                 {"fields_per_slide", r.config.fields_per_slide},
-                 {"sample", r.config.sample},
-                 {"width_px", r.config.width_px},
-                 {"height_px", r.config.height_px},
-                 {"pixel_um", r.config.pixel_um},
-                 {"angles", r.config.angles}};
+  j["config"] = {
+      {"slides", r.config.slides},
+      {"seed", r.config.seed},
+      {"fields_per_slide", r.config.fields_per_slide},
+      {"sample", r.config.sample},
+      {"width_px", r.config.width_px},
+      {"height_px", r.config.height_px},
+      {"pixel_um", r.config.pixel_um},
+      {"angles", r.config.angles},
+      {"rgb", r.config.rgb},
+      {"wavelengths_nm", r.config.rgb ? std::vector<double>(r.config.rgb_wavelengths_nm.begin(),
+                                                            r.config.rgb_wavelengths_nm.end())
+                                      : std::vector<double>{r.config.wavelength_nm}}};
   nlohmann::json rows = nlohmann::json::object();
   for (int row = 0; row < kTruthRows; ++row) {
     const std::string name =
@@ -373,10 +387,19 @@ std::string formatReport(const EvalResult& r) {
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "Evaluation: %d slide(s) x %d field(s), sample %s, seed %llu, %dx%d px at %.2f "
-                "um/px, %d angles\n\n",
+                "um/px, %d angles, ",
                 r.config.slides, r.config.fields_per_slide, r.config.sample.c_str(),
                 static_cast<unsigned long long>(r.config.seed), r.config.width_px,
                 r.config.height_px, r.config.pixel_um, r.config.angles);
+  o << buf;
+  if (r.config.rgb) {
+    const auto& w = r.config.rgb_wavelengths_nm;
+    std::snprintf(buf, sizeof buf,
+                  "RGB %g/%g/%g nm (real retardance unwrapped from the three channels)\n\n", w[0],
+                  w[1], w[2]);
+  } else {
+    std::snprintf(buf, sizeof buf, "mono %g nm\n\n", r.config.wavelength_nm);
+  }
   o << buf;
   o << "Confusion matrix (rows: truth, columns: reported; objects cut by a field border not "
        "scored)\n";
@@ -432,13 +455,23 @@ std::string formatReport(const EvalResult& r) {
     // is near k x lambda/2 has sin(delta) ~ 0 and shows no birefringence to a mono stack.
     const BinCount& bl = c.birefringent_3um_blind;
     const double lambda = r.config.wavelength_nm;
-    std::snprintf(buf, sizeof buf,
-                  "  of them %lld lie within %g nm of a multiple of the half wave (%g nm at %g "
-                  "nm): sin(delta) ~ 0, so one wavelength shows them no birefringence (RGB "
-                  "would): %lld detected, %lld right; class accuracy over the rest %s %%\n",
-                  static_cast<long long>(bl.truth), kBlindReadingNm, lambda / 2.0, lambda,
-                  static_cast<long long>(bl.detected), static_cast<long long>(bl.correct),
-                  fmtPct(ratio(b3.correct - bl.correct, b3.detected - bl.detected)).c_str());
+    if (r.config.rgb) {
+      std::snprintf(buf, sizeof buf,
+                    "  of them %lld lie within %g nm of a multiple of the half wave at %g nm "
+                    "(blind to a mono stack at %g nm; the RGB channels see them): %lld detected, "
+                    "%lld right; class accuracy over the rest %s %%\n",
+                    static_cast<long long>(bl.truth), kBlindReadingNm, lambda, lambda,
+                    static_cast<long long>(bl.detected), static_cast<long long>(bl.correct),
+                    fmtPct(ratio(b3.correct - bl.correct, b3.detected - bl.detected)).c_str());
+    } else {
+      std::snprintf(buf, sizeof buf,
+                    "  of them %lld lie within %g nm of a multiple of the half wave (%g nm at %g "
+                    "nm): sin(delta) ~ 0, so one wavelength shows them no birefringence (RGB "
+                    "would): %lld detected, %lld right; class accuracy over the rest %s %%\n",
+                    static_cast<long long>(bl.truth), kBlindReadingNm, lambda / 2.0, lambda,
+                    static_cast<long long>(bl.detected), static_cast<long long>(bl.correct),
+                    fmtPct(ratio(b3.correct - bl.correct, b3.detected - bl.detected)).c_str());
+    }
     o << buf;
   }
   // Two definitions, both printed. A report names a crystal only for the birefringent classes;

@@ -1,6 +1,7 @@
 // `polscan eval`'s engine: virtual slides -> rendered stacks -> FieldAnalyzer -> scored figures.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -20,6 +21,11 @@ struct EvalConfig {
   double pixel_um = 0.4;  // the reference camera behind the 40x objective (as `polscan demo`)
   int angles = 8;         // equally spaced over 180 deg
   double wavelength_nm = 546.0;  // the (mono) LED
+  // RGB stacks (white LED, RGB camera): the twin renders these three wavelengths (R, G, B) and
+  // the analysis unwraps the real retardance from them. The quarter-wave plate is taken as
+  // achromatic (a quarter wave at all three: the optional part in hardware/bom.csv).
+  bool rgb = false;
+  std::array<double, 3> rgb_wavelengths_nm{610.0, 545.0, 465.0};
   double exposure_us = 10000;
   // Imperfections the analysis must live with (twin::OpticsConfig), per frame or per field.
   double led_drift = 0.01;             // relative per-frame std of the source

@@ -1,5 +1,6 @@
-// Identification of single strong crystals rendered by the optical twin (mono circular train):
-// the minority sign of whewellite, short MSU needles, folded lens cores against flat plates.
+// Identification of single strong crystals rendered by the optical twin (circular train, mono
+// and RGB): the minority sign of whewellite, short MSU needles, folded lens cores against flat
+// plates, strong crystals read with their real retardance from three wavelengths.
 #include <string>
 #include <vector>
 
@@ -14,7 +15,8 @@ namespace {
 // One crystal at the centre of a 128 x 96 px field (0.4 um/px), 8 polarizer angles, with the
 // twin's shot/read noise; slow axis along (positive) or across (negative) the long axis.
 FieldResult analyseOne(CrystalClass cls, twin::Shape shape, double length_um, double width_um,
-                       double retardance_nm, double long_axis_deg, bool positive) {
+                       double retardance_nm, double long_axis_deg, bool positive,
+                       double absorption = 0.0, std::vector<double> wavelengths_nm = {546.0}) {
   twin::Slide slide;
   slide.seed = 11;
   twin::CrystalSpec c;
@@ -26,9 +28,11 @@ FieldResult analyseOne(CrystalClass cls, twin::Shape shape, double length_um, do
   c.birefringence = retardance_nm / 1000.0;
   c.long_axis_deg = long_axis_deg;
   c.slow_axis_deg = std::fmod(long_axis_deg + (positive ? 0.0 : 90.0), 180.0);
+  c.absorption = absorption;
   slide.objects.push_back(c);
   twin::OpticsConfig optics;
   optics.vignetting = 0.0;
+  optics.wavelengths_nm = std::move(wavelengths_nm);
   const twin::FieldRenderer renderer(slide, optics);
   Stack st;
   st.train = optics.train;
@@ -119,6 +123,93 @@ TEST(ClassificationTwin, FlatPlateIsStillCholesterol) {
   ASSERT_EQ(r.crystals.size(), 1u) << describe(r);
   EXPECT_NEAR(r.features[0].centre_peak, 1.0, 0.1) << describe(r);
   EXPECT_EQ(r.crystals[0].cls, CrystalClass::Cholesterol) << describe(r);
+}
+
+// ---- RGB (610/545/465 nm): the real retardance -------------------------------------------
+
+const std::vector<double> kThreeColoursNm{610.0, 545.0, 465.0};
+
+// A brown uric-acid plate of even thickness at a full wave of the mono LED (546 nm): sin(delta) ~ 0
+// at 546 nm, so the mono stack sees a weakly birefringent absorbing particle (pigmented debris
+// looks the same) and cannot name it; the RGB channels read its real retardance and name it.
+TEST(ClassificationTwin, UricAcidPlateAtAFullWaveIsNamedWithRgbNotMono) {
+  const FieldResult mono =
+      analyseOne(CrystalClass::UricAcid, twin::Shape::Rhomboid, 24.0, 14.0, 546.0, 30.0, true, 0.2);
+  for (std::size_t i = 0; i < mono.crystals.size(); ++i) {
+    EXPECT_NE(mono.crystals[i].cls, CrystalClass::UricAcid) << describe(mono);
+    EXPECT_LT(mono.features[i].mean_retardance_nm, 20.0) << "premise: blind at 546 nm\n"
+                                                         << describe(mono);
+  }
+  const FieldResult rgb = analyseOne(CrystalClass::UricAcid, twin::Shape::Rhomboid, 24.0, 14.0,
+                                     546.0, 30.0, true, 0.2, kThreeColoursNm);
+  ASSERT_EQ(rgb.crystals.size(), 1u) << describe(rgb);
+  EXPECT_TRUE(rgb.features[0].real_retardance);
+  EXPECT_EQ(rgb.features[0].fold_fraction, 0.0);
+  EXPECT_NEAR(rgb.features[0].mean_retardance_nm, 546.0, 30.0) << describe(rgb);
+  EXPECT_EQ(rgb.crystals[0].cls, CrystalClass::UricAcid) << describe(rgb);
+}
+
+// An MSU needle past the fold (0.9 um x 0.29 = 260 nm): mono reads it folded under 137 nm and
+// needs its fold pixels to call it strong; RGB reads the real retardance (no fold pixels) and the
+// strength comes from there. Negative, so MSU either way.
+TEST(ClassificationTwin, MsuNeedlePastTheFoldGetsItsStrengthFromTheRealRetardance) {
+  const FieldResult mono =
+      analyseOne(CrystalClass::MSU, twin::Shape::Needle, 14.0, 0.9, 260.0, 60.0, false);
+  ASSERT_EQ(mono.crystals.size(), 1u) << describe(mono);
+  EXPECT_LT(mono.features[0].peak_retardance_nm, 137.0) << describe(mono);
+  const FieldResult rgb = analyseOne(CrystalClass::MSU, twin::Shape::Needle, 14.0, 0.9, 260.0, 60.0,
+                                     false, 0.0, kThreeColoursNm);
+  ASSERT_EQ(rgb.crystals.size(), 1u) << describe(rgb);
+  EXPECT_EQ(rgb.features[0].fold_fraction, 0.0) << describe(rgb);
+  // The needle's core reads its real retardance (blur spreads the edges lower).
+  EXPECT_GT(rgb.features[0].peak_retardance_nm, 200.0) << describe(rgb);
+  EXPECT_EQ(rgb.crystals[0].elongation, Elongation::Negative) << describe(rgb);
+  EXPECT_EQ(rgb.crystals[0].cls, CrystalClass::MSU) << describe(rgb);
+}
+
+// Weak crystals stay weak with RGB: a CPPD rod (positive, ~20 nm) is CPPD in both modes.
+TEST(ClassificationTwin, WeakCppdRodIsCppdWithRgbToo) {
+  for (const auto& wl : {std::vector<double>{546.0}, kThreeColoursNm}) {
+    const FieldResult r =
+        analyseOne(CrystalClass::CPPD, twin::Shape::Rod, 9.0, 2.5, 20.0, 30.0, true, 0.0, wl);
+    ASSERT_EQ(r.crystals.size(), 1u) << describe(r);
+    EXPECT_NEAR(r.features[0].mean_retardance_nm, 20.0, 8.0) << describe(r);
+    EXPECT_EQ(r.crystals[0].cls, CrystalClass::CPPD)
+        << wl.size() << " wavelengths: " << describe(r);
+  }
+}
+
+// Cholesterol plates are colourless and transparent: a weak plate that dims the light by ~6 %
+// (pigmented debris: a few nm of retardance, absorbing) is not claimed as cholesterol, while the
+// clear plate of the same outline is, with RGB and mono alike.
+TEST(ClassificationTwin, AbsorbingWeakPlateIsNotClaimedAsCholesterol) {
+  for (const auto& wl : {std::vector<double>{546.0}, kThreeColoursNm}) {
+    const FieldResult clear = analyseOne(CrystalClass::Cholesterol, twin::Shape::NotchedPlate, 20.0,
+                                         16.0, 12.0, 30.0, true, 0.0, wl);
+    ASSERT_EQ(clear.crystals.size(), 1u) << describe(clear);
+    EXPECT_EQ(clear.crystals[0].cls, CrystalClass::Cholesterol) << describe(clear);
+    const FieldResult brown = analyseOne(CrystalClass::Cholesterol, twin::Shape::NotchedPlate, 20.0,
+                                         16.0, 12.0, 30.0, true, 0.06, wl);
+    ASSERT_EQ(brown.crystals.size(), 1u) << describe(brown);
+    EXPECT_LT(brown.features[0].intensity_contrast, -0.035) << describe(brown);
+    EXPECT_NE(brown.crystals[0].cls, CrystalClass::Cholesterol) << describe(brown);
+  }
+}
+
+// Whewellite is colourless: a strong ovoid that dims the light like yellow-brown uric acid (9 %)
+// is not claimed as calcium oxalate monohydrate (review), while the clear one is.
+TEST(ClassificationTwin, AbsorbingOvoidIsNotClaimedAsWhewellite) {
+  for (const auto& wl : {std::vector<double>{546.0}, kThreeColoursNm}) {
+    const FieldResult clear = analyseOne(CrystalClass::CaOxMonohydrate, twin::Shape::Ovoid, 12.0,
+                                         8.0, 220.0, 70.0, true, 0.0, wl);
+    ASSERT_EQ(clear.crystals.size(), 1u) << describe(clear);
+    EXPECT_EQ(clear.crystals[0].cls, CrystalClass::CaOxMonohydrate) << describe(clear);
+    const FieldResult brown = analyseOne(CrystalClass::CaOxMonohydrate, twin::Shape::Ovoid, 12.0,
+                                         8.0, 220.0, 70.0, true, 0.09, wl);
+    ASSERT_EQ(brown.crystals.size(), 1u) << describe(brown);
+    EXPECT_LT(brown.features[0].intensity_contrast, -0.07) << describe(brown);
+    EXPECT_NE(brown.crystals[0].cls, CrystalClass::CaOxMonohydrate) << describe(brown);
+  }
 }
 
 }  // namespace

@@ -1,7 +1,13 @@
 // A small end-to-end evaluation on twin slides: floors that break if classification breaks.
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "eval/evaluation.hpp"
+#include "tests/support/scratch_files.hpp"
 
 namespace polscan::eval {
 namespace {
@@ -63,6 +69,53 @@ TEST(Evaluation, SmallMixedRunMeetsFloors) {
             r.counts.birefringent_3um.truth);
   EXPECT_NE(formatReport(r).find("of a multiple of the half wave (273 nm at 546 nm)"),
             std::string::npos);
+}
+
+// Largest peak retardance (nm) over the detections of a --features-csv file.
+double largestPeakNm(const std::string& csv_text) {
+  std::istringstream in(csv_text);
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> header;
+  {
+    std::istringstream h(line);
+    for (std::string col; std::getline(h, col, ',');) header.push_back(col);
+  }
+  const auto col = std::find(header.begin(), header.end(), "peak_nm") - header.begin();
+  EXPECT_LT(col, static_cast<std::ptrdiff_t>(header.size())) << "no peak_nm column";
+  double largest = 0.0;
+  while (std::getline(in, line)) {
+    std::istringstream r(line);
+    std::string cell;
+    for (std::ptrdiff_t i = 0; i <= col && std::getline(r, cell, ','); ++i) {
+    }
+    largest = std::max(largest, std::stod(cell));
+  }
+  return largest;
+}
+
+// --rgb renders three wavelengths and analyses the real retardance: strong urine crystals (uric
+// acid, whewellite: a few hundred nm) read past the mono quarter-wave cap (136.5 nm at 546 nm),
+// which a mono stack can never report (its largest peak on these fields is ~137 nm).
+TEST(Evaluation, RgbRunReadsTheRealRetardancePastTheMonoCap) {
+  const std::filesystem::path dir = polscan::testing::freshTempDir("eval_rgb");
+  EvalConfig cfg;
+  cfg.slides = 1;
+  cfg.fields_per_slide = 2;
+  cfg.seed = 301;
+  cfg.sample = "urine";
+  cfg.rgb = true;
+  cfg.features_csv = (dir / "rgb.csv").string();
+  const EvalResult rgb = runEvaluation(cfg);
+  EXPECT_GT(largestPeakNm(polscan::testing::readTextFile(dir / "rgb.csv")), 200.0)
+      << formatReport(rgb);
+  ASSERT_GE(rgb.counts.birefringent_3um.detected, 5) << formatReport(rgb);
+  EXPECT_GT(rgb.metrics.class_accuracy, 0.9) << formatReport(rgb);
+  EXPECT_EQ(toJson(rgb)["config"]["rgb"], true);
+  EXPECT_EQ(toJson(rgb)["config"]["wavelengths_nm"].size(), 3u);
+  EXPECT_NE(formatReport(rgb).find("RGB 610/545/465 nm"), std::string::npos);
+  EXPECT_NE(formatReport(EvalResult{}).find("mono 546 nm"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Evaluation, RejectsUnknownSample) {
