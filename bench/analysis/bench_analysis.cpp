@@ -242,15 +242,22 @@ void BM_Reconstruct(benchmark::State& state) {
 }
 
 // The scanning case: one map reused field after field, so no first-touch page faults.
-void BM_ReconstructReuse(benchmark::State& state) {
-  const Stack& st = stackOfSize(static_cast<int>(state.range(0)));
+// Reconstruction into one map kept across iterations (as a scan does): the computation and its
+// memory traffic only, no fresh allocations. Returns the last map for counters.
+pa::RetardanceMap reconstructReusingTheMap(benchmark::State& state, const Stack& st,
+                                           const pa::ReconstructionOptions& options) {
   pa::RetardanceMap map;
-  pa::reconstructInto(st, nullptr, {}, map);
+  pa::reconstructInto(st, nullptr, options, map);
   for (auto _ : state) {
-    pa::reconstructInto(st, nullptr, {}, map);
+    pa::reconstructInto(st, nullptr, options, map);
     benchmark::DoNotOptimize(map.retardance_nm.data);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * stackBytes(st)));
+  return map;
+}
+
+void BM_ReconstructReuse(benchmark::State& state) {
+  reconstructReusingTheMap(state, stackOfSize(static_cast<int>(state.range(0))), {});
 }
 
 // With an instrument calibration: a per-pixel dark frame subtracted and the polarizer offset
@@ -260,29 +267,17 @@ void BM_ReconstructCalibratedReuse(benchmark::State& state) {
   pa::ReconstructionOptions options;
   options.dark_frame = cv::Mat(st.frames[0].size(), CV_32F, cv::Scalar(20.0));
   options.polarizer_offset_deg = 2.0;
-  pa::RetardanceMap map;
-  pa::reconstructInto(st, nullptr, options, map);
-  for (auto _ : state) {
-    pa::reconstructInto(st, nullptr, options, map);
-    benchmark::DoNotOptimize(map.retardance_nm.data);
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * stackBytes(st)));
+  reconstructReusingTheMap(state, st, options);
 }
 
 // RGB: one fit over the interleaved channels plus the three-wavelength retardance search.
 void BM_ReconstructRgbReuse(benchmark::State& state) {
   const Stack& st = rgbStackOfSize(static_cast<int>(state.range(0)));
-  pa::RetardanceMap map;
-  pa::reconstructInto(st, nullptr, {}, map);
-  for (auto _ : state) {
-    pa::reconstructInto(st, nullptr, {}, map);
-    benchmark::DoNotOptimize(map.retardance_nm.data);
-  }
+  const pa::RetardanceMap map = reconstructReusingTheMap(state, st, {});
   double hi = 0;
   cv::minMaxLoc(map.retardance_nm, nullptr, &hi);
   state.counters["max_R_nm"] = hi;  // crystals up to 595 nm: far past the 136 nm mono fold
   state.counters["ambiguous_px"] = cv::countNonZero(map.ambiguous);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * stackBytes(st)));
   state.counters["peak_mem_x_stack"] = peakRatio(st, [&] { return pa::reconstruct(st); });
 }
 
@@ -292,13 +287,7 @@ void BM_ReconstructRgbReuseRange800(benchmark::State& state) {
   const Stack& st = rgbStackOfSize(static_cast<int>(state.range(0)));
   pa::ReconstructionOptions options;
   options.rgb.max_retardance_nm = 800.0;
-  pa::RetardanceMap map;
-  pa::reconstructInto(st, nullptr, options, map);
-  for (auto _ : state) {
-    pa::reconstructInto(st, nullptr, options, map);
-    benchmark::DoNotOptimize(map.retardance_nm.data);
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * stackBytes(st)));
+  reconstructReusingTheMap(state, st, options);
 }
 
 // Compensated (red plate) RGB: a per-pixel grid search, far from memory speed; per-pixel cost.

@@ -179,37 +179,37 @@ TEST(ClassificationTwin, WeakCppdRodIsCppdWithRgbToo) {
   }
 }
 
+// A colourless crystal class is named for the clear crystal and not for the same outline when it
+// dims the light by `absorption` (its measured contrast under -contrast_limit), RGB and mono alike.
+void expectNamedOnlyWhenClear(CrystalClass cls, twin::Shape shape, double length_um,
+                              double width_um, double retardance_nm, double axis_deg,
+                              double absorption, double contrast_limit) {
+  for (const auto& wl : {std::vector<double>{546.0}, kThreeColoursNm}) {
+    const FieldResult clear =
+        analyseOne(cls, shape, length_um, width_um, retardance_nm, axis_deg, true, 0.0, wl);
+    ASSERT_EQ(clear.crystals.size(), 1u) << describe(clear);
+    EXPECT_EQ(clear.crystals[0].cls, cls) << describe(clear);
+    const FieldResult brown =
+        analyseOne(cls, shape, length_um, width_um, retardance_nm, axis_deg, true, absorption, wl);
+    ASSERT_EQ(brown.crystals.size(), 1u) << describe(brown);
+    EXPECT_LT(brown.features[0].intensity_contrast, -contrast_limit) << describe(brown);
+    EXPECT_NE(brown.crystals[0].cls, cls) << describe(brown);
+  }
+}
+
 // Cholesterol plates are colourless and transparent: a weak plate that dims the light by ~6 %
 // (pigmented debris: a few nm of retardance, absorbing) is not claimed as cholesterol, while the
-// clear plate of the same outline is, with RGB and mono alike.
+// clear plate of the same outline is.
 TEST(ClassificationTwin, AbsorbingWeakPlateIsNotClaimedAsCholesterol) {
-  for (const auto& wl : {std::vector<double>{546.0}, kThreeColoursNm}) {
-    const FieldResult clear = analyseOne(CrystalClass::Cholesterol, twin::Shape::NotchedPlate, 20.0,
-                                         16.0, 12.0, 30.0, true, 0.0, wl);
-    ASSERT_EQ(clear.crystals.size(), 1u) << describe(clear);
-    EXPECT_EQ(clear.crystals[0].cls, CrystalClass::Cholesterol) << describe(clear);
-    const FieldResult brown = analyseOne(CrystalClass::Cholesterol, twin::Shape::NotchedPlate, 20.0,
-                                         16.0, 12.0, 30.0, true, 0.06, wl);
-    ASSERT_EQ(brown.crystals.size(), 1u) << describe(brown);
-    EXPECT_LT(brown.features[0].intensity_contrast, -0.035) << describe(brown);
-    EXPECT_NE(brown.crystals[0].cls, CrystalClass::Cholesterol) << describe(brown);
-  }
+  expectNamedOnlyWhenClear(CrystalClass::Cholesterol, twin::Shape::NotchedPlate, 20.0, 16.0, 12.0,
+                           30.0, 0.06, 0.035);
 }
 
 // Whewellite is colourless: a strong ovoid that dims the light like yellow-brown uric acid (9 %)
 // is not claimed as calcium oxalate monohydrate (review), while the clear one is.
 TEST(ClassificationTwin, AbsorbingOvoidIsNotClaimedAsWhewellite) {
-  for (const auto& wl : {std::vector<double>{546.0}, kThreeColoursNm}) {
-    const FieldResult clear = analyseOne(CrystalClass::CaOxMonohydrate, twin::Shape::Ovoid, 12.0,
-                                         8.0, 220.0, 70.0, true, 0.0, wl);
-    ASSERT_EQ(clear.crystals.size(), 1u) << describe(clear);
-    EXPECT_EQ(clear.crystals[0].cls, CrystalClass::CaOxMonohydrate) << describe(clear);
-    const FieldResult brown = analyseOne(CrystalClass::CaOxMonohydrate, twin::Shape::Ovoid, 12.0,
-                                         8.0, 220.0, 70.0, true, 0.09, wl);
-    ASSERT_EQ(brown.crystals.size(), 1u) << describe(brown);
-    EXPECT_LT(brown.features[0].intensity_contrast, -0.07) << describe(brown);
-    EXPECT_NE(brown.crystals[0].cls, CrystalClass::CaOxMonohydrate) << describe(brown);
-  }
+  expectNamedOnlyWhenClear(CrystalClass::CaOxMonohydrate, twin::Shape::Ovoid, 12.0, 8.0, 220.0,
+                           70.0, 0.09, 0.07);
 }
 
 }  // namespace
