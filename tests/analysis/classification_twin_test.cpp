@@ -8,6 +8,7 @@
 
 #include "analysis/field_analysis.hpp"
 #include "hardware/twin/field_renderer.hpp"
+#include "tests/support/twin_stack.hpp"
 
 namespace polscan::analysis {
 namespace {
@@ -33,23 +34,8 @@ FieldResult analyseOne(CrystalClass cls, twin::Shape shape, double length_um, do
   twin::OpticsConfig optics;
   optics.vignetting = 0.0;
   optics.wavelengths_nm = std::move(wavelengths_nm);
-  const twin::FieldRenderer renderer(slide, optics);
-  Stack st;
-  st.train = optics.train;
-  st.wavelengths_nm = optics.wavelengths_nm;
-  st.bit_depth = optics.bit_depth;
-  st.pixel_um = 0.4;
-  for (int k = 0; k < 8; ++k) {
-    twin::FieldRequest req;
-    req.width_px = 128;
-    req.height_px = 96;
-    req.pixel_um = st.pixel_um;
-    req.polarizer_deg = 22.5 * k;
-    req.frame_seed = static_cast<std::uint64_t>(k + 1);
-    st.frames.push_back(renderer.render(req));
-    st.angles_deg.push_back(req.polarizer_deg);
-  }
-  return analyzeField(st);
+  return analyzeField(::polscan::testing::renderTwinStack(
+      slide, optics, ::polscan::testing::eightAnglesDeg(), 128, 96));
 }
 
 std::string describe(const FieldResult& r) {

@@ -13,6 +13,7 @@
 #include "analysis/field_analysis.hpp"
 #include "analysis/segmentation.hpp"
 #include "hardware/twin/field_renderer.hpp"
+#include "tests/support/twin_stack.hpp"
 
 namespace polscan::analysis {
 namespace {
@@ -29,23 +30,8 @@ Stack renderField(const std::vector<twin::CrystalSpec>& objects, double led_leve
   optics.vignetting = 0.0;
   optics.led_level = led_level;
   optics.led_drift = led_drift;
-  const twin::FieldRenderer renderer(slide, optics);
-  Stack st;
-  st.train = optics.train;
-  st.wavelengths_nm = optics.wavelengths_nm;
-  st.bit_depth = optics.bit_depth;
-  st.pixel_um = kPixelUm;
-  for (int k = 0; k < 8; ++k) {
-    twin::FieldRequest req;
-    req.width_px = 160;
-    req.height_px = 120;
-    req.pixel_um = kPixelUm;
-    req.polarizer_deg = 22.5 * k;
-    req.frame_seed = seed * 64 + static_cast<std::uint64_t>(k + 1);
-    st.frames.push_back(renderer.render(req));
-    st.angles_deg.push_back(req.polarizer_deg);
-  }
-  return st;
+  return ::polscan::testing::renderTwinStack(slide, optics, ::polscan::testing::eightAnglesDeg(),
+                                             160, 120, kPixelUm, seed * 64);
 }
 
 // A weak CPPD rod (slow axis along it: positive elongation) at the field's centre.

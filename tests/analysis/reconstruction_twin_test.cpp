@@ -14,6 +14,7 @@
 #include "analysis/wavelength_unwrap.hpp"
 #include "hardware/twin/field_renderer.hpp"
 #include "tests/support/axial_angle.hpp"
+#include "tests/support/twin_stack.hpp"
 
 namespace polscan::analysis {
 namespace {
@@ -41,23 +42,7 @@ twin::Slide plateSlide(double retardance_nm, double slow_axis_deg, double absorp
 
 Stack renderStack(const twin::Slide& slide, const twin::OpticsConfig& optics,
                   const std::vector<double>& angles, int width = 48, int height = 32) {
-  const twin::FieldRenderer renderer(slide, optics);
-  Stack st;
-  st.train = optics.train;
-  st.wavelengths_nm = optics.wavelengths_nm;
-  st.bit_depth = optics.bit_depth;
-  st.pixel_um = 0.4;
-  for (std::size_t k = 0; k < angles.size(); ++k) {
-    twin::FieldRequest req;
-    req.width_px = width;
-    req.height_px = height;
-    req.pixel_um = st.pixel_um;
-    req.polarizer_deg = angles[k];
-    req.frame_seed = k + 1;
-    st.frames.push_back(renderer.render(req));
-    st.angles_deg.push_back(angles[k]);
-  }
-  return st;
+  return ::polscan::testing::renderTwinStack(slide, optics, angles, width, height);
 }
 
 twin::OpticsConfig optics(OpticalTrain train, std::vector<double> wavelengths) {
