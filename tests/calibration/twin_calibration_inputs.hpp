@@ -6,6 +6,7 @@
 #include "calibration/calibrate.hpp"
 #include "hardware/twin/field_renderer.hpp"
 #include "hardware/twin/slide.hpp"
+#include "tests/support/twin_stack.hpp"
 
 namespace polscan::caltest {
 
@@ -39,30 +40,15 @@ inline twin::Slide texturedSlide() {
   return s;
 }
 
+// kW x kH px at 0.4 um/px; frame i's noise from seed * 100 + i.
 inline Stack render(const twin::Slide& slide, const twin::OpticsConfig& optics,
                     const std::vector<double>& angles, std::uint64_t seed, double stage_x = 0) {
-  twin::FieldRenderer r(slide, optics);
-  Stack s;
-  s.bit_depth = optics.bit_depth;
-  s.pixel_um = 0.4;
-  for (std::size_t i = 0; i < angles.size(); ++i) {
-    twin::FieldRequest q;
-    q.width_px = kW;
-    q.height_px = kH;
-    q.pixel_um = 0.4;
-    q.stage_x_um = stage_x;
-    q.polarizer_deg = angles[i];
-    q.frame_seed = seed * 100 + i;
-    s.frames.push_back(r.render(q));
-    s.angles_deg.push_back(angles[i]);
-  }
-  return s;
+  return ::polscan::testing::renderTwinStack(slide, optics, angles, kW, kH, 0.4, seed * 100,
+                                             stage_x);
 }
 
 inline std::vector<double> eightAngles() {
-  std::vector<double> a;
-  for (int i = 0; i < 8; ++i) a.push_back(22.5 * i);
-  return a;
+  return ::polscan::testing::eightAnglesDeg();
 }
 
 // Every input of a calibration, rendered by the twin with `optics`.

@@ -10,11 +10,12 @@
 namespace polscan::testing {
 
 // Renders `slide` through `optics` at each polarizer angle (deg) into a width x height px stack at
-// pixel_um, with the stack's train, wavelengths and bit depth from the optics. Frame k's noise
-// comes from seed_base + k + 1, so the same arguments give the same frames.
+// pixel_um, the stage at stage_x_um, with the stack's train, wavelengths and bit depth from the
+// optics. Frame k's noise comes from seed_base + k, so the same arguments give the same frames.
 inline Stack renderTwinStack(const twin::Slide& slide, const twin::OpticsConfig& optics,
                              const std::vector<double>& angles_deg, int width_px, int height_px,
-                             double pixel_um = 0.4, std::uint64_t seed_base = 0) {
+                             double pixel_um = 0.4, std::uint64_t seed_base = 1,
+                             double stage_x_um = 0.0) {
   const twin::FieldRenderer renderer(slide, optics);
   Stack st;
   st.train = optics.train;
@@ -26,8 +27,9 @@ inline Stack renderTwinStack(const twin::Slide& slide, const twin::OpticsConfig&
     req.width_px = width_px;
     req.height_px = height_px;
     req.pixel_um = pixel_um;
+    req.stage_x_um = stage_x_um;
     req.polarizer_deg = angles_deg[k];
-    req.frame_seed = seed_base + k + 1;
+    req.frame_seed = seed_base + k;
     st.frames.push_back(renderer.render(req));
     st.angles_deg.push_back(angles_deg[k]);
   }
