@@ -196,17 +196,12 @@ void addScanCommand(CLI::App& app, GlobalOptions& global) {
     ScanOptions so;
     so.save_stacks = opt->save_stacks;
     so.continuous = !opt->no_continuous;
-    if (cal) {
-      const CameraFormat f = session.camera().format();
-      try {
-        calibration::checkCalibrationFits(*cal, cv::Size(f.width, f.height), f.bit_depth,
-                                          "the camera (" + session.camera().describe() + ")");
-      } catch (...) {
-        std::error_code ec;
-        if (opt->resume.empty()) fs::remove(out, ec);  // still empty: leave no folder behind
-        throw;
-      }
-      applyScanCalibration(so, cal);
+    try {
+      applyScanCalibration(so, cal, session.camera());
+    } catch (...) {
+      std::error_code ec;
+      if (opt->resume.empty()) fs::remove(out, ec);  // still empty: leave no folder behind
+      throw;
     }
     ScanRunner runner(
         {session.device(), session.camera(), [&session] { session.prepareForScan(); }}, out, so);

@@ -53,8 +53,12 @@ std::optional<calibration::AnalysisCalibration> calibrationForResume(
 }
 
 void applyScanCalibration(ScanOptions& options,
-                          const std::optional<calibration::AnalysisCalibration>& cal) {
+                          const std::optional<calibration::AnalysisCalibration>& cal,
+                          const Camera& camera) {
   if (!cal) return;
+  const CameraFormat f = camera.format();
+  calibration::checkCalibrationFits(*cal, cv::Size(f.width, f.height), f.bit_depth,
+                                    "the camera (" + camera.describe() + ")");
   options.reconstruction = cal->reconstruction;
   options.blank = cal->blank;
 }

@@ -25,8 +25,10 @@ std::optional<calibration::AnalysisCalibration> calibrationForResume(
     const ScanAcquisition& started, std::optional<calibration::AnalysisCalibration> given,
     const std::filesystem::path& dir);
 
-// The runner's reconstruction settings and blank from a calibration (none: left as they are).
+// The runner's reconstruction settings and blank from a calibration (none: left as they are),
+// after checking that it fits the camera's frames (CalibrationError naming both otherwise).
 void applyScanCalibration(ScanOptions& options,
-                          const std::optional<calibration::AnalysisCalibration>& cal);
+                          const std::optional<calibration::AnalysisCalibration>& cal,
+                          const Camera& camera);
 
 }  // namespace polscan

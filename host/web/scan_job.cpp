@@ -168,12 +168,7 @@ void ScanJob::work(const std::string& id, ScanCheckpoint cp, const ScanJobSettin
     if (cp.acquisition.sample.empty()) cp.acquisition.sample = instrument->sample();
     ScanInstrument inst = instrument->scanInstrument();
     ScanOptions options = options_;
-    if (cal) {
-      const CameraFormat f = inst.camera.format();
-      calibration::checkCalibrationFits(*cal, cv::Size(f.width, f.height), f.bit_depth,
-                                        "the camera (" + inst.camera.describe() + ")");
-      applyScanCalibration(options, cal);
-    }
+    applyScanCalibration(options, cal, inst.camera);
     ScanRunner runner(inst, dir, options);
     const double field_w = cp.request.image_width_px * cp.request.pixel_um;
     const double field_h = cp.request.image_height_px * cp.request.pixel_um;
