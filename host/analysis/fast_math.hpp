@@ -38,6 +38,32 @@ namespace polscan::analysis::fastmath {
   return y < 0.0f ? -a : a;
 }
 
+// The reconstruction's two angles for the price of one division and one square root:
+// r1 = atan2(sqrt(ysq1), sqrt(xsq1)) in [0, pi/2] from squares (ysq1, xsq1 >= 0) and the
+// full-quadrant r2 = atan2(y2, x2) in (-pi, pi]. Both ratios min/max come from
+// 1 / (max_1^2 max_2); the first is square-rooted once. A pair whose larger magnitude is below
+// 1e-12 (1e-24 squared) carries no direction and gives a multiple of pi/2; the threshold keeps
+// the shared product clear of float's denormal range.
+[[gnu::always_inline]] inline void atan2SquaredPair(float ysq1, float xsq1, float y2, float x2,
+                                                    float& r1, float& r2) {
+  constexpr float kPi = std::numbers::pi_v<float>;
+  constexpr float kTiny = 1e-12f;
+  float mx1 = xsq1 > ysq1 ? xsq1 : ysq1, mn1 = xsq1 > ysq1 ? ysq1 : xsq1;
+  const float ax2 = std::fabs(x2), ay2 = std::fabs(y2);
+  float mx2 = ax2 > ay2 ? ax2 : ay2, mn2 = ax2 > ay2 ? ay2 : ax2;
+  mn1 = mx1 > kTiny * kTiny ? mn1 : 0.0f;
+  mx1 = mx1 > kTiny * kTiny ? mx1 : 1.0f;
+  mn2 = mx2 > kTiny ? mn2 : 0.0f;
+  mx2 = mx2 > kTiny ? mx2 : 1.0f;
+  const float inv = 1.0f / (mx1 * mx2);
+  float a1 = atanUnit(std::sqrt(mn1 * mx2 * inv));
+  float a2 = atanUnit(mn2 * mx1 * inv);
+  r1 = ysq1 > xsq1 ? 0.5f * kPi - a1 : a1;
+  a2 = ay2 > ax2 ? 0.5f * kPi - a2 : a2;
+  a2 = x2 < 0.0f ? kPi - a2 : a2;
+  r2 = y2 < 0.0f ? -a2 : a2;
+}
+
 // asin for s in [0, 1] via atan2(s, sqrt(1 - s^2)).
 [[gnu::always_inline]] inline float asinUnit(float s) {
   const float c2 = 1.0f - s * s;

@@ -88,6 +88,20 @@ struct FinishParams {
   bool blank;
 };
 
+// Pixels finished per chunk (see the main pass): 256 16-bit pixels are 8 cache lines per frame.
+constexpr int kFinishChunk = 256;
+
+// Asks for columns [begin, end) of row `r` of every frame to be brought into L2 ahead of the fit.
+void prefetchFrameColumns(const polscan::Stack& s, int r, int begin, int end) {
+  constexpr int kLine = 64;
+  for (const cv::Mat& f : s.frames) {
+    const char* row = f.ptr<char>(r);
+    const int from = begin * static_cast<int>(sizeof(std::uint16_t));
+    const int to = end * static_cast<int>(sizeof(std::uint16_t));
+    for (int b = from; b < to; b += kLine) __builtin_prefetch(row + b, 0, 2);
+  }
+}
+
 std::vector<const std::uint16_t*> rowPointers(const polscan::Stack& s, int r) {
   std::vector<const std::uint16_t*> rows(s.frames.size());
   for (std::size_t k = 0; k < s.frames.size(); ++k) rows[k] = s.frames[k].ptr<std::uint16_t>(r);
@@ -96,10 +110,14 @@ std::vector<const std::uint16_t*> rowPointers(const polscan::Stack& s, int r) {
 
 // Circular train: a0 = I0/2, a1 = -a0 s sin 2phi, a2 = a0 s cos 2phi with s = sin(delta).
 // kUncertainty: the per-pixel 1-sigma costs a third of the arithmetic and a fifth of the output
-// bytes of this memory-bound pass; the analysis does not use it, so it is opt-in.
-template <bool kUncertainty>
-POLSCAN_ANALYSIS_HOT void finishCircularRow(const RowScratch& in, const FinishParams& p, int width,
-                                            float* __restrict ret, float* __restrict axis,
+// bytes; the analysis does not use it, so it is opt-in. This finishing step, not the memory
+// traffic, sets the pass's speed (ReconstructReuse at 2048 drops to the plain read's time without
+// it), so divisions are counted: without a blank, delta = atan2(|a|, sqrt(a0^2 - |a|^2)) and
+// phi = atan2(-a1, a2) / 2 need no normalisation by a0, and the two atan2 share one division and
+// one square root.
+template <bool kUncertainty, bool kBlank>
+POLSCAN_ANALYSIS_HOT void finishCircularRow(const RowScratch& in, const FinishParams& p, int begin,
+                                            int end, float* __restrict ret, float* __restrict axis,
                                             float* __restrict inten, float* __restrict unc,
                                             std::uint8_t* __restrict sat,
                                             std::uint8_t* __restrict fold) {
@@ -113,33 +131,48 @@ POLSCAN_ANALYSIS_HOT void finishCircularRow(const RowScratch& in, const FinishPa
   const float* __restrict bi0 = in.bi0.data();
   const std::uint16_t* __restrict mx = in.max_value.data();
   const float* __restrict gain = p.inv_gain;
-  const float bmask = p.blank ? 1.0f : 0.0f;
-  for (int c = 0; c < width; ++c) {
+  const float fold2 = p.fold_s * p.fold_s;
+  for (int c = begin; c < end; ++c) {
     const float m = a0[c] > 1e-3f ? a0[c] : 1e-3f;
-    const float inv = 1.0f / m;
-    const float n1 = a1[c] * inv, n2 = a2[c] * inv;
-    // Blank correction in normalised-harmonic space (PolScope): subtracting the blank's Stokes-like
-    // terms removes optics strain and polarizer wobble independent of the local brightness.
-    const float d1 = n1 - bmask * b1[c], d2 = n2 - bmask * b2[c];
-    const float s2 = d1 * d1 + d2 * d2;
-    const float s = std::sqrt(s2);
-    const float sc = s < 1.0f ? s : 1.0f;
+    // Harmonics in intensity units (h = m d): without a blank they are a1 and a2 themselves.
+    // With one, the blank's Stokes-like terms are subtracted in normalised-harmonic space
+    // (PolScope), which removes optics strain and polarizer wobble independent of the local
+    // brightness.
+    float h1 = a1[c], h2 = a2[c];
+    if constexpr (kBlank) {
+      h1 -= m * b1[c];
+      h2 -= m * b2[c];
+    }
+    const float h2sum = h1 * h1 + h2 * h2;
+    const float m2 = m * m;
+    // (m cos(delta))^2; 0 when |h| >= m (noise past the top of the curve reads as a quarter
+    // wave).
+    const float cos_m2 = m2 - h2sum;
     // First order only: sin(delta) rises to 1 at a quarter wave (lambda/4, 137 nm at 546 nm) and
     // falls again beyond, so a 200 nm crystal reads ~73 nm. Pixels near the top are flagged
     // at_fold.
-    ret[c] = fastmath::asinUnit(sc) * p.lambda_over_2pi;
-    float phi = fastmath::atan2f(-d1, d2) * kRadToHalfDeg;
+    float delta = 0.0f, two_phi = 0.0f;
+    fastmath::atan2SquaredPair(h2sum, cos_m2 > 0.0f ? cos_m2 : 0.0f, -h1, h2, delta, two_phi);
+    ret[c] = delta * p.lambda_over_2pi;
+    float phi = two_phi * kRadToHalfDeg;
     phi = phi < 0.0f ? phi + 180.0f : phi;
     axis[c] = phi >= 180.0f ? phi - 180.0f : phi;
-    const float bi = bi0[c] > 1e-3f ? bi0[c] : 1e-3f;
-    const float ratio = p.blank_mean_i0 / bi;
-    const float flat = (bmask > 0.0f ? ratio : 1.0f) * gain[c];
+    float flat = gain[c];
+    if constexpr (kBlank) {
+      const float bi = bi0[c] > 1e-3f ? bi0[c] : 1e-3f;
+      flat *= p.blank_mean_i0 / bi;
+    }
     inten[c] = 2.0f * m * flat;
     sat[c] = static_cast<std::uint8_t>(sat[c] | (mx[c] >= p.saturation ? 255 : 0));
-    fold[c] = s >= p.fold_s ? 255 : 0;
+    fold[c] = h2sum >= fold2 * m2 ? 255 : 0;
     if constexpr (!kUncertainty) continue;
     // Linear propagation of the residual variance through s = |a12/a0 - b|: gradient (times a0)
     // g = (-(u.n), u1, u2) with u the unit direction of the corrected harmonics.
+    const float inv = 1.0f / m;
+    const float n1 = a1[c] * inv, n2 = a2[c] * inv;
+    const float d1 = h1 * inv, d2 = h2 * inv;
+    const float s = std::sqrt(h2sum) * inv;
+    const float sc = s < 1.0f ? s : 1.0f;
     const float has_dir = s > 1e-6f ? 1.0f : 0.0f;
     const float is = has_dir / (s > 1e-6f ? s : 1.0f);
     const float u1 = has_dir > 0.0f ? d1 * is : 0.70710678f;
@@ -158,15 +191,15 @@ POLSCAN_ANALYSIS_HOT void finishCircularRow(const RowScratch& in, const FinishPa
 // Crossed train: I = K/2 (1 - cos 4(theta - phi)), K = I0 sin^2(delta/2), so a1 = -K/2 cos 4phi,
 // a2 = -K/2 sin 4phi. The amplitude (not a0, which also holds extinction leakage) gives K.
 template <bool kUncertainty>
-POLSCAN_ANALYSIS_HOT void finishCrossedRow(const RowScratch& in, const FinishParams& p, int width,
-                                           float* __restrict ret, float* __restrict axis,
+POLSCAN_ANALYSIS_HOT void finishCrossedRow(const RowScratch& in, const FinishParams& p, int begin,
+                                           int end, float* __restrict ret, float* __restrict axis,
                                            float* __restrict inten, float* __restrict unc,
                                            std::uint8_t* __restrict sat,
                                            std::uint8_t* __restrict fold) {
   constexpr float kRadToQuarterDeg = 45.0f / std::numbers::pi_v<float>;
   const float* __restrict gain = p.inv_gain;
   const float bmask = p.blank ? 1.0f : 0.0f;
-  for (int c = 0; c < width; ++c) {
+  for (int c = begin; c < end; ++c) {
     // The flat-field makes the open intensity a per-pixel map: I0_ref x gain.
     const float inv_ref = gain[c] / p.i0_ref;
     const float d1 = in.a1[c] - bmask * in.b1[c], d2 = in.a2[c] - bmask * in.b2[c];
@@ -203,8 +236,8 @@ POLSCAN_ANALYSIS_HOT void finishCrossedRow(const RowScratch& in, const FinishPar
 // v = -a2/a0 = 2 Q sin 2phi cos 2phi: Q = (u^2 + v^2) / (2u), 2phi = atan2(u, v) in [0, 180]
 // (phi modulo 90). A slow axis along the polarizer or analyser axis (sin 2phi = 0) is invisible.
 template <bool kUncertainty>
-POLSCAN_ANALYSIS_HOT void finishFixedRow(const RowScratch& in, const FinishParams& p, int width,
-                                         float* __restrict ret, float* __restrict axis,
+POLSCAN_ANALYSIS_HOT void finishFixedRow(const RowScratch& in, const FinishParams& p, int begin,
+                                         int end, float* __restrict ret, float* __restrict axis,
                                          float* __restrict inten, float* __restrict unc,
                                          std::uint8_t* __restrict sat,
                                          std::uint8_t* __restrict fold,
@@ -212,7 +245,7 @@ POLSCAN_ANALYSIS_HOT void finishFixedRow(const RowScratch& in, const FinishParam
   constexpr float kRadToHalfDeg = 90.0f / std::numbers::pi_v<float>;
   const float* __restrict gain = p.inv_gain;
   const float bmask = p.blank ? 1.0f : 0.0f;
-  for (int c = 0; c < width; ++c) {
+  for (int c = begin; c < end; ++c) {
     const float m = in.a0[c] > 1e-3f ? in.a0[c] : 1e-3f;
     const float inv = 1.0f / m;
     const float n1 = in.a1[c] * inv, n2 = in.a2[c] * inv;
@@ -655,21 +688,40 @@ void reconstructUncalibratedInto(const polscan::Stack& stack, const polscan::Sta
           } else {
             std::fill(s.sat.begin(), s.sat.end(), std::uint8_t{0});
           }
-          auto finish = [&](auto row_fn) {
-            row_fn(s, rp, width, s.ret.data(), s.axis.data(), s.inten.data(), s.unc.data(),
-                   s.sat.data(), s.fold.data());
+          if (fixed) s.amb.resize(static_cast<std::size_t>(width));
+          auto finish = [&](int begin, int end) {
+            auto run = [&](auto row_fn) {
+              row_fn(s, rp, begin, end, s.ret.data(), s.axis.data(), s.inten.data(), s.unc.data(),
+                     s.sat.data(), s.fold.data());
+            };
+            if (fixed) {
+              auto fixed_fn = uncertainty ? finishFixedRow<true> : finishFixedRow<false>;
+              fixed_fn(s, rp, begin, end, s.ret.data(), s.axis.data(), s.inten.data(), s.unc.data(),
+                       s.sat.data(), s.fold.data(), s.amb.data());
+            } else if (crossed) {
+              uncertainty ? run(finishCrossedRow<true>) : run(finishCrossedRow<false>);
+            } else if (params.blank) {
+              uncertainty ? run(finishCircularRow<true, true>)
+                          : run(finishCircularRow<false, true>);
+            } else {
+              uncertainty ? run(finishCircularRow<true, false>)
+                          : run(finishCircularRow<false, false>);
+            }
           };
+          // The finishing arithmetic, not the memory, sets this pass's pace, and the fit reads
+          // its frames only after it. So it runs in chunks, each preceded by a prefetch of the
+          // same columns of the band's next row in every frame: those reads overlap the
+          // arithmetic (at 2048 px a frame row is a 4 KB page, where the hardware prefetcher
+          // stops).
+          const bool next_row = r + 1 < range.end;
+          for (int c0 = 0; c0 < width; c0 += kFinishChunk) {
+            const int c1 = std::min(width, c0 + kFinishChunk);
+            if (next_row) prefetchFrameColumns(stack, r + 1, c0, c1);
+            finish(c0, c1);
+          }
           if (fixed) {
-            s.amb.resize(static_cast<std::size_t>(width));
-            auto fixed_fn = uncertainty ? finishFixedRow<true> : finishFixedRow<false>;
-            fixed_fn(s, rp, width, s.ret.data(), s.axis.data(), s.inten.data(), s.unc.data(),
-                     s.sat.data(), s.fold.data(), s.amb.data());
             streamRow(map.ambiguous.ptr<std::uint8_t>(r), s.amb.data(),
                       static_cast<std::size_t>(width));
-          } else if (crossed) {
-            uncertainty ? finish(finishCrossedRow<true>) : finish(finishCrossedRow<false>);
-          } else {
-            uncertainty ? finish(finishCircularRow<true>) : finish(finishCircularRow<false>);
           }
           const std::size_t fbytes = sizeof(float) * static_cast<std::size_t>(width);
           streamRow(ret, s.ret.data(), fbytes);
