@@ -94,8 +94,14 @@ class LocalBackground {
 // Splits components whose distance transform has several well-separated maxima (two crystals
 // touching at a narrow contact). Cheap: runs only on the component's bounding box.
 std::vector<cv::Mat> splitComponent(const cv::Mat& mask) {
-  cv::Mat dist;
-  cv::distanceTransform(mask, dist, cv::DIST_L2, 3);
+  // Distances to the outline: the mask is cropped to its bounding box, so it is framed with
+  // background first. Without the frame the edges of the crop are not background, and a crystal
+  // that fills its box (an envelope, a plate along the image axes) measured its distances from a
+  // few empty corner pixels only: peaks in its far corners, and one weddellite cut into slices.
+  cv::Mat framed, dist_framed;
+  cv::copyMakeBorder(mask, framed, 1, 1, 1, 1, cv::BORDER_CONSTANT, cv::Scalar(0));
+  cv::distanceTransform(framed, dist_framed, cv::DIST_L2, 3);
+  const cv::Mat dist = dist_framed(cv::Rect(1, 1, mask.cols, mask.rows));
   double maxd;
   cv::minMaxLoc(dist, nullptr, &maxd);
   if (maxd < 2.0) return {mask};  // thin needles and small crystals: nothing sensible to split
