@@ -68,6 +68,7 @@ void ReportBuilder::addField(const Stack& raw) {
     field.push_back(fc);
   }
   mergeField(crystals_, field);
+  stack_channels_ = withFieldChannels(stack_channels_, result.map.channels);
   ++fields_;
 }
 
@@ -76,6 +77,7 @@ Report ReportBuilder::report() const {
   r.sample = sample_;
   r.fields = fields_;
   r.scanned_area_mm2 = unionArea(field_rects_um_) * 1e-6;
+  r.stack_channels = stack_channels_;
   for (const FieldCrystal& c : crystals_) {
     r.crystals.push_back(c.record);
     r.crystals.back().id = static_cast<int>(r.crystals.size());

@@ -50,6 +50,7 @@ class ReportBuilder {
   std::map<std::filesystem::path, std::shared_ptr<const calibration::AnalysisCalibration>>
       calibrations_;  // by absolute path, loaded once
   int fields_ = 0;
+  int stack_channels_ = 0;  // Report::stack_channels of the fields so far
   std::vector<FieldCrystal> crystals_;
   std::vector<cv::Rect2d> field_rects_um_;  // footprint of each field on the slide
   bool collect_images_ = false;

@@ -300,7 +300,9 @@ std::string htmlReport(const HtmlReportInput& in) {
       escape(r.sample) + "</h1>\n";
   s += sampleSection(in);
   s += countsSection(r);
-  s += "<p class=\"statement\">" + escape(apatiteNote()) + "</p>\n";
+  for (const std::string& note : reportNotes(r)) {
+    s += "<p class=\"statement\">" + escape(note) + "</p>\n";
+  }
   s += reviewSection(r);
   if (in.mosaic && !in.mosaic->image.empty()) s += mosaicSection(r, *in.mosaic);
   s += histogramSection(r);

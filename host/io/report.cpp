@@ -1,6 +1,7 @@
 // Report serialisation and the terminal table.
 #include "io/report.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <iomanip>
@@ -26,6 +27,23 @@ std::map<CrystalClass, int> countByClass(const Report& r) {
 
 const char* apatiteNote() {
   return kApatiteNote;
+}
+
+int withFieldChannels(int stack_channels, int channels) {
+  if (channels <= 0) return stack_channels;
+  return stack_channels == 0 ? channels : std::min(stack_channels, channels);
+}
+
+std::vector<std::string> reportNotes(const Report& report) {
+  std::vector<std::string> notes{kApatiteNote};
+  if (report.sample_type == "urine" && report.stack_channels == 1) {
+    notes.emplace_back(
+        "Urine analysed from single-wavelength (mono) stacks: a crystal whose retardance lies near "
+        "a multiple of half the LED wavelength (273 nm at 546 nm; thick uric acid plates) shows "
+        "almost no birefringence and may be missed or misnamed. RGB stacks (colour camera with "
+        "the achromatic quarter-wave plate) see it.");
+  }
+  return notes;
 }
 
 std::vector<std::pair<CrystalClass, int>> countsByClass(const Report& report) {
@@ -90,7 +108,8 @@ json reportToJson(const Report& report) {
   if (!report.date.empty()) j["date"] = report.date;
   if (report.scanned_area_mm2 > 0) j["scanned_area_mm2"] = report.scanned_area_mm2;
   if (report.chamber_depth_um > 0) j["chamber_depth_um"] = report.chamber_depth_um;
-  j["notes"] = json::array({kApatiteNote});
+  if (report.stack_channels > 0) j["stack_channels"] = report.stack_channels;
+  j["notes"] = reportNotes(report);
   return j;
 }
 
@@ -123,6 +142,7 @@ Report reportFromJson(const json& j) {
   if (j.contains("needs_review")) r.needs_review = j["needs_review"].get<std::vector<int>>();
   r.sample_id = j.value("sample_id", std::string());
   r.sample_type = j.value("sample_type", std::string());
+  r.stack_channels = j.value("stack_channels", 0);
   r.operator_name = j.value("operator", std::string());
   r.date = j.value("date", std::string());
   r.scanned_area_mm2 = j.value("scanned_area_mm2", 0.0);
@@ -170,7 +190,7 @@ void printReportTable(const Report& report, std::ostream& out) {
     for (int id : report.needs_review) out << " " << id;
     out << "\n";
   }
-  out << "Note: " << kApatiteNote << "\n";
+  for (const std::string& note : reportNotes(report)) out << "Note: " << note << "\n";
   out.unsetf(std::ios::fixed);
 }
 

@@ -26,10 +26,21 @@ struct Report {
   std::string date;               // ISO 8601 UTC time of the analysis
   double scanned_area_mm2 = 0.0;  // union of the fields' areas
   double chamber_depth_um = 0.0;  // of the counting chamber / slide; 0: unknown
+  // Colour channels of the stacks analysed: 1 when any field was a single-wavelength (mono)
+  // stack, 3 when all were RGB; 0: unknown (older reports).
+  int stack_channels = 0;
 };
 
 // The statement every report carries: apatite is not confirmed by polarized light.
 const char* apatiteNote();
+
+// The report's notes: the apatite statement always; for a urine sample analysed from mono stacks,
+// the crystals a single wavelength cannot see (retardance near a multiple of a half wave).
+std::vector<std::string> reportNotes(const Report& report);
+
+// Report::stack_channels after one more analysed field of `channels` (1 mono, 3 RGB; 0 unknown:
+// ignored): the fewest seen.
+int withFieldChannels(int stack_channels, int channels);
 
 // Crystals per class, every class present (zeros included), in kAllCrystalClasses order.
 std::vector<std::pair<CrystalClass, int>> countsByClass(const Report& report);
@@ -44,7 +55,8 @@ std::string utcNowIso8601();
 
 // report.json: {"sample", "fields", "counts": {class: n} (every class, zeros included),
 // "crystals": [{"id", "class", "confidence", "x_um", "y_um", "length_um", "width_um",
-// "retardance_nm", "slow_axis_deg", "elongation", ...}], "needs_review": [ids], "notes": [...]}.
+// "retardance_nm", "slow_axis_deg", "elongation", ...}], "needs_review": [ids], "notes": [...]
+// (reportNotes), "stack_channels" when known}.
 nlohmann::json reportToJson(const Report& report);
 Report reportFromJson(const nlohmann::json& j);
 

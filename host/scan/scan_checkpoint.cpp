@@ -69,6 +69,7 @@ json checkpointToJson(const ScanCheckpoint& c) {
                      {"needs_review", cj["needs_review"]},
                      {"touching_border", border}});
     if (!t.fallback.empty()) tiles.back()["fallback"] = t.fallback;
+    if (t.channels > 0) tiles.back()["channels"] = t.channels;
   }
   j["tiles"] = tiles;
   j["complete"] = c.complete;
@@ -119,6 +120,7 @@ ScanCheckpoint checkpointFromJson(const json& j) {
       tr.z_um = t.at("z_um");
       tr.focus_metric = t.at("focus_metric");
       tr.fallback = t.value("fallback", std::string());
+      tr.channels = t.value("channels", 0);
       const Report rep = reportFromJson({{"sample", ""},
                                          {"fields", 1},
                                          {"crystals", t.at("crystals")},

@@ -45,6 +45,7 @@ struct TileResult {
   std::vector<FieldCrystal> crystals;  // record.field == index
   // Why the tile was retaken stop-and-go after its fly-by stack failed; empty: it was not.
   std::string fallback;
+  int channels = 0;  // colour channels of its stack: 1 mono, 3 RGB (0: unknown, older scan.json)
 };
 
 struct ScanCheckpoint {

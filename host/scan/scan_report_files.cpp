@@ -88,8 +88,8 @@ ScanReportFiles writeScanReportFiles(ScanOutcome& o, const ScanCheckpoint& cp, c
     throw CheckpointError(report_json.string() + ": " + e.what());
   }
   const nlohmann::json sample_fields = reportToJson(report);
-  for (const char* key :
-       {"sample_id", "sample_type", "operator", "date", "scanned_area_mm2", "chamber_depth_um"}) {
+  for (const char* key : {"sample_id", "sample_type", "operator", "date", "scanned_area_mm2",
+                          "chamber_depth_um", "stack_channels", "notes"}) {
     if (sample_fields.contains(key)) j[key] = sample_fields[key];
   }
   writeFileAtomically(report_json, j.dump(2) + "\n");

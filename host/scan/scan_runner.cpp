@@ -220,6 +220,7 @@ TileResult ScanRunner::analyse(const Stack& stack, const Tile& tile, double um_p
   TileResult t;
   t.index = tile.index;
   t.z_um = stack.stage ? stack.stage->z_um : 0.0;
+  t.channels = r.map.channels;
   for (const CrystalRecord& c : r.crystals) {
     FieldCrystal fc{c, false, false};
     fc.touches_border = std::find(r.touching_border.begin(), r.touching_border.end(), c.id) !=
@@ -382,11 +383,12 @@ void ScanRunner::finish(const ScanPlan& plan, ScanCheckpoint& cp, ScanOutcome& o
             [](const TileResult* a, const TileResult* b) { return a->index < b->index; });
   std::vector<FieldCrystal> merged;
   std::vector<int> done;
+  Report report;
   for (const TileResult* t : order) {
     mergeField(merged, t->crystals);
     done.push_back(t->index);
+    report.stack_channels = withFieldChannels(report.stack_channels, t->channels);
   }
-  Report report;
   report.sample = cp.acquisition.sample;
   report.fields = static_cast<int>(done.size());
   for (const FieldCrystal& c : merged) {

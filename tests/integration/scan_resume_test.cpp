@@ -202,6 +202,10 @@ TEST(ScanResume, KilledHostAndLinkResumeToTheSameCrystalsWithEveryTileOnce) {
   EXPECT_DOUBLE_EQ(report["scan"]["volume_ul"].get<double>(),
                    ref_report["scan"]["volume_ul"].get<double>());
   EXPECT_GT(report["concentration_per_ul"]["CPPD"].get<double>(), 0.0);
+  // The tiles' stack channels survive the checkpoint: mono stacks throughout, and on synovial
+  // fluid no mono caution (only the apatite statement).
+  EXPECT_EQ(report["stack_channels"], 1) << report.dump(1).substr(0, 400);
+  EXPECT_EQ(report["notes"].size(), 1u) << report["notes"].dump();
 
   // The sample given before the kill (kept in sample.json) is in the report, the CSV (one row
   // per crystal), the HTML and, once, in the history; the mosaic is also an OME-TIFF at its scale.

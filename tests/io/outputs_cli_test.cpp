@@ -100,13 +100,20 @@ TEST(OutputsCli, AcquireOmeTiffThenAnalyzeItIntoReportsAndTheHistory) {
   EXPECT_EQ(countOf(exported, "\n"), 2u) << exported;
   EXPECT_NE(exported.find("S-001,synovial-fluid,"), std::string::npos) << exported;
 
-  // Without --html no HTML report; a second run adds a second history row.
+  // Without --html no HTML report; a second run adds a second history row. As urine from a
+  // mono stack, its notes say what one wavelength cannot see.
+  EXPECT_EQ(report["stack_channels"], 1);
+  EXPECT_EQ(report["notes"].size(), 1u) << report["notes"].dump();
   const fs::path out2 = dir / "analysis2";
   ASSERT_EQ(runPolscan("analyze " + (dir / "stacks" / "f0.ome.tif").string() + " --out " +
-                       out2.string() + " --no-html --sample-id S-002 --history-db " + db.string())
+                       out2.string() + " --no-html --sample-id S-002 --sample-type urine" +
+                       " --history-db " + db.string())
                 .status,
             0);
-  EXPECT_TRUE(fs::exists(out2 / "report.json"));
+  const auto urine = nlohmann::json::parse(slurp(out2 / "report.json"));
+  ASSERT_EQ(urine["notes"].size(), 2u) << urine["notes"].dump();
+  EXPECT_NE(urine["notes"][1].get<std::string>().find("single-wavelength (mono)"),
+            std::string::npos);
   EXPECT_FALSE(fs::exists(out2 / "report.html"));
   h = runPolscan("history --history-db " + db.string());
   EXPECT_NE(h.output.find("2 samples"), std::string::npos) << h.output;

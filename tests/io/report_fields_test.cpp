@@ -30,6 +30,31 @@ TEST(ReportSampleData, WrittenWhenSetAndReadBack) {
   EXPECT_FALSE(perMicrolitre(r, 2).has_value());
 }
 
+TEST(ReportSampleData, MonoUrineCarriesTheHalfWaveCaution) {
+  Report r;
+  r.sample = "s";
+  EXPECT_EQ(reportNotes(r).size(), 1u);  // the apatite statement, always
+  EXPECT_EQ(reportNotes(r)[0], apatiteNote());
+  r.sample_type = "urine";
+  EXPECT_EQ(reportNotes(r).size(), 1u);  // channels unknown: no claim either way
+  // One mono field among RGB ones makes the report mono.
+  for (int channels : {3, 0, 1, 3})
+    r.stack_channels = withFieldChannels(r.stack_channels, channels);
+  EXPECT_EQ(r.stack_channels, 1);
+  const std::vector<std::string> notes = reportNotes(r);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_NE(notes[1].find("273 nm at 546 nm"), std::string::npos) << notes[1];
+  const Report back = reportFromJson(reportToJson(r));
+  EXPECT_EQ(back.stack_channels, 1);
+  EXPECT_EQ(reportToJson(r)["notes"].size(), 2u);
+  r.stack_channels = withFieldChannels(withFieldChannels(0, 3), 3);
+  EXPECT_EQ(r.stack_channels, 3);
+  EXPECT_EQ(reportNotes(r).size(), 1u);  // RGB sees the blind crystals
+  r.stack_channels = 1;
+  r.sample_type = "synovial-fluid";
+  EXPECT_EQ(reportNotes(r).size(), 1u);
+}
+
 TEST(ReportSampleData, CrystalFocusWrittenInPerMicrometreWhenMeasured) {
   Report r;
   r.sample = "s";
