@@ -61,7 +61,8 @@ struct RowScratch {
         fold(width) {}
   std::vector<float> a0, a1, a2, rss, b1, b2, bi0;
   std::vector<float> ret, axis, inten, unc;  // the finished row before it is streamed out
-  std::vector<std::uint16_t> max_value;
+  std::vector<std::uint16_t> max_value, raw_max;
+  std::vector<std::vector<std::uint16_t>> dark_rows;  // one per frame: rows minus the dark
   std::vector<std::uint8_t> sat, fold, amb;
   std::vector<float> ones = std::vector<float>(a0.size(), 1.0f);
 };
@@ -102,10 +103,41 @@ void prefetchFrameColumns(const polscan::Stack& s, int r, int begin, int end) {
   }
 }
 
-std::vector<const std::uint16_t*> rowPointers(const polscan::Stack& s, int r) {
-  std::vector<const std::uint16_t*> rows(s.frames.size());
-  for (std::size_t k = 0; k < s.frames.size(); ++k) rows[k] = s.frames[k].ptr<std::uint16_t>(r);
-  return rows;
+// The camera's dark for the mono pass, subtracted row by row as the fit reads the frames (no
+// dark-subtracted copy of the stack: that copy cost as much as the reconstruction itself).
+struct RowDark {
+  cv::Mat dn;                   // CV_16U, the frames' size, whole DN; empty: the uniform offset
+  std::uint16_t offset_dn = 0;  // ReconstructionOptions::dark_offset_dn in whole DN
+};
+
+// rows[k] <- row r of frame k minus the dark, saturating at 0, in s.dark_rows; s.raw_max <- the
+// raw rows' maximum (saturation is judged on the raw DN: the camera clipped there).
+POLSCAN_ANALYSIS_HOT void darkSubtractedRows(const polscan::Stack& st, int r, const RowDark& dark,
+                                             RowScratch& s, const std::uint16_t** rows) {
+  const int width = st.frames.front().cols;
+  const std::size_t n = st.frames.size();
+  if (s.dark_rows.size() < n) s.dark_rows.resize(n);
+  s.raw_max.assign(static_cast<std::size_t>(width), 0);
+  std::uint16_t* __restrict mx = s.raw_max.data();
+  for (std::size_t k = 0; k < n; ++k) {
+    s.dark_rows[k].resize(static_cast<std::size_t>(width));
+    const std::uint16_t* __restrict src = st.frames[k].ptr<std::uint16_t>(r);
+    std::uint16_t* __restrict dst = s.dark_rows[k].data();
+    if (dark.dn.empty()) {
+      const std::uint16_t off = dark.offset_dn;
+      for (int c = 0; c < width; ++c) {
+        dst[c] = static_cast<std::uint16_t>(src[c] > off ? src[c] - off : 0);
+        mx[c] = mx[c] > src[c] ? mx[c] : src[c];
+      }
+    } else {
+      const std::uint16_t* __restrict d = dark.dn.ptr<std::uint16_t>(r);
+      for (int c = 0; c < width; ++c) {
+        dst[c] = static_cast<std::uint16_t>(src[c] > d[c] ? src[c] - d[c] : 0);
+        mx[c] = mx[c] > src[c] ? mx[c] : src[c];
+      }
+    }
+    rows[k] = dst;
+  }
 }
 
 // Circular train: a0 = I0/2, a1 = -a0 s sin 2phi, a2 = a0 s cos 2phi with s = sin(delta).
@@ -415,12 +447,7 @@ cv::Mat inverseFlatGain(const cv::Mat& flat, cv::Size size, int channels) {
   return inv.reshape(1, size.height);  // one float per sample, interleaved like the frames
 }
 
-polscan::Stack applyCameraCalibration(const polscan::Stack& stack,
-                                      const ReconstructionOptions& options, const char* what,
-                                      std::vector<cv::Mat>& buffers) {
-  polscan::Stack out = stack;
-  for (double& a : out.angles_deg) a += options.polarizer_offset_deg;
-  const cv::Mat& f0 = stack.frames.front();
+cv::Mat darkInWholeDn(const ReconstructionOptions& options, const cv::Mat& f0, const char* what) {
   const int channels = f0.channels();
   cv::Mat dark;
   if (!options.dark_frame.empty()) {
@@ -445,6 +472,15 @@ polscan::Stack applyCameraCalibration(const polscan::Stack& stack,
       cv::merge(same, dark);
     }
   }
+  return dark;
+}
+
+polscan::Stack applyCameraCalibration(const polscan::Stack& stack,
+                                      const ReconstructionOptions& options, const char* what,
+                                      std::vector<cv::Mat>& buffers) {
+  polscan::Stack out = stack;
+  for (double& a : out.angles_deg) a += options.polarizer_offset_deg;
+  const cv::Mat dark = darkInWholeDn(options, stack.frames.front(), what);
   if (dark.empty() && options.dark_offset_dn == 0.0) return out;
   buffers.resize(out.frames.size());
   for (std::size_t k = 0; k < out.frames.size(); ++k) {
@@ -502,8 +538,10 @@ std::string describeSaturation(const RetardanceMap& map) {
 }
 
 namespace {
+// dark: subtracted row by row from the frames of both stacks (mono trains only); null: none.
 void reconstructUncalibratedInto(const polscan::Stack& stack, const polscan::Stack* blank,
-                                 const ReconstructionOptions& options, RetardanceMap& map);
+                                 const ReconstructionOptions& options, RetardanceMap& map,
+                                 const RowDark* dark = nullptr);
 }  // namespace
 
 void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
@@ -515,6 +553,26 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
   }
   validateStack(stack, "stack");
   if (blank != nullptr) validateStack(*blank, "blank");
+  const cv::Mat& f0 = stack.frames.front();
+  if (f0.channels() == 1 && stack.train != polscan::OpticalTrain::Compensated) {
+    // Mono trains: the offset turns the angles, the dark is subtracted inside the pass, and the
+    // saturation is judged on the raw frames there.
+    polscan::Stack turned = stack;
+    for (double& a : turned.angles_deg) a += options.polarizer_offset_deg;
+    std::optional<polscan::Stack> turned_blank;
+    if (blank != nullptr) {
+      turned_blank = *blank;
+      for (double& a : turned_blank->angles_deg) a += options.polarizer_offset_deg;
+    }
+    RowDark row_dark;
+    row_dark.dn = detail::darkInWholeDn(options, f0, "stack");
+    // Whole DN, as the dark frame: the frames are integers and the result is one too.
+    row_dark.offset_dn =
+        static_cast<std::uint16_t>(std::clamp(std::lround(options.dark_offset_dn), 0L, 65535L));
+    reconstructUncalibratedInto(turned, turned_blank ? &*turned_blank : nullptr, options, map,
+                                dark ? &row_dark : nullptr);
+    return;
+  }
   // Per-thread buffers for the corrected frames, kept between fields like the map's.
   thread_local std::vector<cv::Mat> stack_buffers, blank_buffers;
   const polscan::Stack corrected =
@@ -542,7 +600,8 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
 
 namespace {
 void reconstructUncalibratedInto(const polscan::Stack& stack, const polscan::Stack* blank,
-                                 const ReconstructionOptions& options, RetardanceMap& map) {
+                                 const ReconstructionOptions& options, RetardanceMap& map,
+                                 const RowDark* dark) {
   validateStack(stack, "stack");
   const cv::Size size = stack.frames.front().size();
   const int channels = stack.frames.front().channels();
@@ -635,10 +694,18 @@ void reconstructUncalibratedInto(const polscan::Stack& stack, const polscan::Sta
         cv::Range(0, size.height),
         [&](const cv::Range& range) {
           RowScratch& s = threadScratch(width);
+          std::vector<const std::uint16_t*> rows(blank->frames.size());
           for (int r = range.start; r < range.end; ++r) {
-            const auto rows = rowPointers(*blank, r);
+            if (dark != nullptr) {
+              darkSubtractedRows(*blank, r, *dark, s, rows.data());
+            } else {
+              for (std::size_t k = 0; k < rows.size(); ++k) {
+                rows[k] = blank->frames[k].ptr<std::uint16_t>(r);
+              }
+            }
             blank_fit.fitRow(rows.data(), width, s.a0.data(), s.a1.data(), s.a2.data(),
                              s.rss.data(), s.max_value.data());
+            if (dark != nullptr) std::copy(s.raw_max.begin(), s.raw_max.end(), s.max_value.begin());
             float* b1 = map.slow_axis_deg.ptr<float>(r);
             float* b2 = map.uncertainty_nm.ptr<float>(r);
             float* bi0 = map.intensity.ptr<float>(r);
@@ -667,11 +734,16 @@ void reconstructUncalibratedInto(const polscan::Stack& stack, const polscan::Sta
         FinishParams rp = params;
         std::vector<const std::uint16_t*> rows(stack.frames.size());
         for (int r = range.start; r < range.end; ++r) {
-          for (std::size_t k = 0; k < rows.size(); ++k) {
-            rows[k] = stack.frames[k].ptr<std::uint16_t>(r);
+          if (dark != nullptr) {
+            darkSubtractedRows(stack, r, *dark, s, rows.data());
+          } else {
+            for (std::size_t k = 0; k < rows.size(); ++k) {
+              rows[k] = stack.frames[k].ptr<std::uint16_t>(r);
+            }
           }
           fit.fitRow(rows.data(), width, s.a0.data(), s.a1.data(), s.a2.data(),
                      uncertainty ? s.rss.data() : nullptr, s.max_value.data());
+          if (dark != nullptr) std::copy(s.raw_max.begin(), s.raw_max.end(), s.max_value.begin());
           float* ret = map.retardance_nm.ptr<float>(r);
           float* axis = map.slow_axis_deg.ptr<float>(r);
           float* inten = map.intensity.ptr<float>(r);

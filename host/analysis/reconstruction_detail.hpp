@@ -74,6 +74,12 @@ void reconstructCompensatedInto(const polscan::Stack& stack, const polscan::Stac
                                 const ReconstructionOptions& options, const cv::Mat& inv_gain,
                                 RetardanceMap& map);
 
+// ReconstructionOptions::dark_frame checked against a frame (`what`: "stack" or "blank") and
+// rounded to whole DN: CV_16U with the frame's channel count; empty without a dark frame. Throws
+// AnalysisError naming its size or type. (The result may share a per-thread buffer.)
+cv::Mat darkInWholeDn(const ReconstructionOptions& options, const cv::Mat& frame0,
+                      const char* what);
+
 // A copy of `stack` with ReconstructionOptions' calibration applied: the polarizer offset added to
 // every angle, the dark frame (rounded to whole DN; or the uniform dark offset) subtracted and
 // clamped at 0, into `buffers` (reused when the size matches; the result's frames point there).
