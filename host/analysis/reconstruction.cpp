@@ -487,7 +487,7 @@ polscan::Stack applyCameraCalibration(const polscan::Stack& stack,
     // Into the reused buffer (no fresh pages per field); CV_16U saturates below 0 to 0.
     cv::Mat& d = buffers[k];
     if (dark.empty()) {
-      cv::subtract(out.frames[k], cv::Scalar::all(options.dark_offset_dn), d);
+      cv::subtract(out.frames[k], cv::Scalar::all(detail::darkOffsetInWholeDn(options)), d);
     } else {
       cv::subtract(out.frames[k], dark, d);
     }
@@ -566,9 +566,7 @@ void reconstructInto(const polscan::Stack& stack, const polscan::Stack* blank,
     }
     RowDark row_dark;
     row_dark.dn = detail::darkInWholeDn(options, f0, "stack");
-    // Whole DN, as the dark frame: the frames are integers and the result is one too.
-    row_dark.offset_dn =
-        static_cast<std::uint16_t>(std::clamp(std::lround(options.dark_offset_dn), 0L, 65535L));
+    row_dark.offset_dn = detail::darkOffsetInWholeDn(options);
     reconstructUncalibratedInto(turned, turned_blank ? &*turned_blank : nullptr, options, map,
                                 dark ? &row_dark : nullptr);
     return;

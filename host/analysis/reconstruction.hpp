@@ -37,7 +37,9 @@ struct ReconstructionOptions {
   // Instrument calibration (polscan calibrate), applied to the stack and the blank alike.
   // Dark frame: the camera's per-pixel offset (CV_16U or CV_32F, the frames' size, one channel or
   // theirs), subtracted from every frame before the fit and clamped at 0. Empty: the uniform
-  // dark_offset_dn is subtracted instead (0: nothing). Saturation is still judged on the raw DN.
+  // dark_offset_dn is subtracted instead (0: nothing). Both in whole DN (rounded: the frames are
+  // integers). Saturation is still judged on the raw DN. Mono trains subtract it row by row
+  // inside the reconstruction pass; RGB and compensated stacks from a corrected copy.
   cv::Mat dark_frame;
   double dark_offset_dn = 0.0;
   // Added to every frame's nominal (index) angle: the polarizer's real transmission axis minus

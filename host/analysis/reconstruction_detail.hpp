@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -79,6 +80,11 @@ void reconstructCompensatedInto(const polscan::Stack& stack, const polscan::Stac
 // AnalysisError naming its size or type. (The result may share a per-thread buffer.)
 cv::Mat darkInWholeDn(const ReconstructionOptions& options, const cv::Mat& frame0,
                       const char* what);
+
+// ReconstructionOptions::dark_offset_dn rounded to whole DN (and to the 16-bit range).
+inline std::uint16_t darkOffsetInWholeDn(const ReconstructionOptions& options) {
+  return static_cast<std::uint16_t>(std::clamp(std::lround(options.dark_offset_dn), 0L, 65535L));
+}
 
 // A copy of `stack` with ReconstructionOptions' calibration applied: the polarizer offset added to
 // every angle, the dark frame (rounded to whole DN; or the uniform dark offset) subtracted and
