@@ -45,9 +45,10 @@ void paintEnvelope(RetardanceMap& m, const cv::Rect& box, double peak_nm, double
 
 TEST(Segmentation, EnvelopeFillingItsBoxIsNotCutIntoSlices) {
   // An envelope along the image axes: its bounding box is all crystal but for part of the top
-  // row and the bottom-left corner (chips). Distances to the outline must count the box's edges as outside; when
-  // only the chip was "outside", the far corners became separate peaks and the watershed cut the
-  // crystal into slices, which its facets' different retardance made look optically distinct.
+  // row and the bottom-left corner (chips). Distances to the outline must count the box's edges as
+  // outside; when only the chips were "outside", the far corners became separate peaks and the
+  // watershed cut the crystal into slices, which its facets' different retardance made look
+  // optically distinct.
   RetardanceMap m = quietMap();
   const cv::Rect box(60, 35, 70, 80);
   paintEnvelope(m, box, 36.0, 90.0);
