@@ -20,6 +20,7 @@ button{margin:4px 4px 4px 0;padding:4px 12px}
 table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
 #live{max-width:640px;border:1px solid #888;background:#000;display:block}
 progress{width:320px}
+p.note{border:2px solid #c60;background:#fff4e8;padding:6px;max-width:800px}
 </style></head><body>
 <header><strong>polscan</strong>
 <a href="#scan" id="nav-scan">Scan</a><a href="#results" id="nav-results">Results</a>
@@ -57,6 +58,7 @@ elapsed <span id="elapsed">0</span> s, ETA <span id="eta">-</span> s</p>
 <p>Crystals: <b id="result-count">-</b> in <span id="result-fields">-</span> fields,
 scanned area <span id="result-area">-</span> mm&sup2;</p>
 <table><thead><tr><th>class</th><th>count</th><th>per uL</th></tr></thead><tbody id="result-counts"></tbody></table>
+<div id="result-notes"></div>
 <p>Download: <a id="dl-html">report.html</a> | <a id="dl-json">report.json</a> |
 <a id="dl-csv">crystals.csv</a></p>
 <img id="result-mosaic" alt="mosaic with crystal marks" style="max-width:800px;border:1px solid #888">
@@ -159,6 +161,11 @@ async function showResult(id) {
     const tr = document.createElement("tr"); cell(tr, cls); cell(tr, n);
     const per = r.concentration_per_ul ? r.concentration_per_ul[cls] : null;
     cell(tr, per == null ? "-" : per.toFixed(1)); body.appendChild(tr);
+  }
+  const notes = $("result-notes"); notes.textContent = "";
+  for (const text of r.notes || []) {
+    const p = document.createElement("p"); p.className = "note"; p.textContent = text;
+    notes.appendChild(p);
   }
   $("dl-html").href = withToken(base + "report.html");
   $("dl-json").href = withToken(base + "report.json");

@@ -280,6 +280,8 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
             " id: document.getElementById('result-id').textContent,"
             " html: document.getElementById('dl-html').getAttribute('href'),"
             " rows: document.getElementById('result-counts').rows.length,"
+            " notes: Array.from(document.querySelectorAll('#result-notes p'))"
+            "   .map(p => p.textContent),"
             " mosaic: document.getElementById('result-mosaic').naturalWidth})");
         return result.at("count") != "-" && result.at("mosaic").get<int>() > 0;
       },
@@ -290,6 +292,9 @@ TEST(WebUiEndToEnd, ScanFromTheBrowserToItsResult) {
   int classes_present = 0;
   for (const auto& [cls, n] : report.at("counts").items()) classes_present += n.get<int>() > 0;
   EXPECT_EQ(result.at("rows"), classes_present);
+  // The report's notes (the apatite statement at least) are on the page as written.
+  EXPECT_EQ(result.at("notes"), report.at("notes"));
+  EXPECT_NE(result.at("notes").dump().find("apatite"), std::string::npos) << result.dump();
   const fs::path result_file = output / "result_page.png";
   expectScreenshot(page.screenshot(result_file), result_file);
 
