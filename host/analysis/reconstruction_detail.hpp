@@ -90,7 +90,8 @@ inline std::uint16_t darkOffsetInWholeDn(const ReconstructionOptions& options) {
 // every angle, the dark frame (rounded to whole DN; or the uniform dark offset) subtracted and
 // clamped at 0, into `buffers` (reused when the size matches; the result's frames point there).
 // Frames are shared, not copied, when there is no dark. Throws AnalysisError naming the dark
-// frame's size or type against the frames' (`what`: "stack" or "blank").
+// frame's size or type against the frames' (`what`: "stack" or "blank"). Used for RGB and
+// compensated stacks; the mono pass subtracts the dark row by row instead.
 polscan::Stack applyCameraCalibration(const polscan::Stack& stack,
                                       const ReconstructionOptions& options, const char* what,
                                       std::vector<cv::Mat>& buffers);
